@@ -1,0 +1,22 @@
+# One place that finds and links mixtrain's dependencies, used by the build tree
+# and by the installed package config.
+include_guard(GLOBAL)
+include(CMakeFindDependencyMacro)
+set(THREADS_PREFER_PTHREAD_FLAG ON)
+find_dependency(Threads)
+find_dependency(Torch)
+find_dependency(OpenCV COMPONENTS core imgproc imgcodecs)
+find_dependency(Boost)
+find_dependency(range-v3)
+find_dependency(nlohmann_json)
+find_dependency(CLI11)
+find_dependency(fmt)
+
+function(mixtrain_link_dependencies target)
+  # Imported targets' include directories are SYSTEM for consumers, which keeps
+  # OpenCV 4.6 and LibTorch warnings out of -Wall -Wextra builds.
+  target_link_libraries(${target} INTERFACE
+    ${TORCH_LIBRARIES} opencv_core opencv_imgproc opencv_imgcodecs
+    Boost::headers range-v3::range-v3 nlohmann_json::nlohmann_json
+    CLI11::CLI11 fmt::fmt Threads::Threads)
+endfunction()

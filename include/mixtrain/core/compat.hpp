@@ -1,0 +1,72 @@
+#pragma once
+// The one place that knows LibTorch version differences. LibTorch 2.4 replaced
+// the per-device autocast functions (set_cpu_enabled, set_autocast_cpu_dtype,
+// ...) with device-type-parameterised ones; everything else calls this header.
+#include <utility>
+
+#include <torch/torch.h>
+#include <torch/version.h>
+#include <ATen/autocast_mode.h>
+
+namespace mixtrain::compat {
+
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+inline bool autocast_enabled(torch::DeviceType device) { return at::autocast::is_autocast_enabled(device); }
+inline void set_autocast_enabled(torch::DeviceType device, bool on) { at::autocast::set_autocast_enabled(device, on); }
+inline torch::ScalarType autocast_dtype(torch::DeviceType device) { return at::autocast::get_autocast_dtype(device); }
+inline void set_autocast_dtype(torch::DeviceType device, torch::ScalarType dtype) {
+  at::autocast::set_autocast_dtype(device, dtype);
+}
+#else
+inline bool autocast_enabled(torch::DeviceType device) {
+  return device == torch::kCUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+}
+inline void set_autocast_enabled(torch::DeviceType device, bool on) {
+  if (device == torch::kCUDA) at::autocast::set_enabled(on);
+  else at::autocast::set_cpu_enabled(on);
+}
+inline torch::ScalarType autocast_dtype(torch::DeviceType device) {
+  return device == torch::kCUDA ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
+}
+inline void set_autocast_dtype(torch::DeviceType device, torch::ScalarType dtype) {
+  if (device == torch::kCUDA) at::autocast::set_autocast_gpu_dtype(dtype);
+  else at::autocast::set_autocast_cpu_dtype(dtype);
+}
+#endif
+
+// RAII autocast scope. Nesting-safe: it restores the previous state, and the
+// outermost scope clears the cast cache (as torch.autocast's __exit__ does),
+// so cached low-precision weight copies never outlive a step.
+class autocast_scope {
+ public:
+  autocast_scope(torch::DeviceType device, torch::ScalarType dtype, bool enabled = true)
+      : device_(device), was_enabled_(autocast_enabled(device)), previous_dtype_(autocast_dtype(device)) {
+    set_autocast_enabled(device_, enabled);
+    set_autocast_dtype(device_, dtype);
+    at::autocast::increment_nesting();
+  }
+  // Movable so that a policy can return its scope; only the last owner exits.
+  autocast_scope(autocast_scope&& other) noexcept
+      : device_(other.device_), was_enabled_(other.was_enabled_), previous_dtype_(other.previous_dtype_),
+        active_(std::exchange(other.active_, false)) {}
+  autocast_scope(const autocast_scope&) = delete;
+  autocast_scope& operator=(const autocast_scope&) = delete;
+  autocast_scope& operator=(autocast_scope&&) = delete;
+  ~autocast_scope() {
+    if (!active_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    set_autocast_enabled(device_, was_enabled_);
+    set_autocast_dtype(device_, previous_dtype_);
+  }
+
+ private:
+  torch::DeviceType device_;
+  bool was_enabled_;
+  torch::ScalarType previous_dtype_;
+  bool active_ = true;
+};
+
+// True when this LibTorch has CUDA and a device is visible.
+inline bool cuda_usable() { return torch::cuda::is_available(); }
+
+}  // namespace mixtrain::compat

@@ -1,0 +1,312 @@
+#pragma once
+// The data pipeline: a pool of worker threads produces samples (decode, warp,
+// augment), each written straight into its slot of an in-order batch, and
+// batches reach the trainer through a bounded window. Memory is bounded by
+// construction: the window holds at most `prefetch_batches` batches, and the
+// number of samples decoding at once is capped so that
+//   cache + (prefetch + 1) * batch bytes + decodes * per-sample transient bytes
+// stays within the byte budget, whatever the number of workers.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <range/v3/action/shuffle.hpp>
+#include <range/v3/range/conversion.hpp>
+#include <range/v3/view/iota.hpp>
+
+#include <mixtrain/data/annotation.hpp>
+#include <mixtrain/data/geometry.hpp>
+
+namespace mixtrain::data {
+
+struct pipeline_options {
+  input_size input;
+  int batch_size = 8;
+  int num_workers = 2;
+  int prefetch_batches = 2;
+  std::size_t memory_budget_bytes = std::size_t{1} << 30;
+  std::uint64_t seed = 0;
+  bool shuffle = true;
+  bool skip_bad_samples = false;
+};
+
+// Where a producer writes one sample: uint8 pixels [H, W], landmarks [L, 2] in
+// input pixels, presence [L], and the transform that took the original there.
+struct sample_slot {
+  std::uint8_t* pixels = nullptr;
+  float* landmarks = nullptr;
+  float* present = nullptr;
+  affine* input_from_original = nullptr;
+};
+
+struct sample_request {
+  std::size_t dataset_index = 0;
+  std::uint64_t epoch = 0;
+};
+
+// A batch of uint8 images and landmark coordinates: what crosses to the trainer.
+struct batch {
+  std::int64_t index = 0;  // position in the epoch
+  int size = 0;
+  int height = 0;
+  int width = 0;
+  int num_landmarks = 0;
+  std::vector<std::uint8_t> pixels;   // [size, height, width]
+  std::vector<float> landmarks;       // [size, L, 2]
+  std::vector<float> present;         // [size, L]; 0 = missing or skipped
+  std::vector<std::size_t> dataset_indices;
+  std::vector<affine> input_from_original;
+  std::vector<std::string> skipped;   // messages of bad samples skipped in this batch
+
+  [[nodiscard]] std::size_t bytes() const {
+    return pixels.size() + (landmarks.size() + present.size()) * sizeof(float) +
+           dataset_indices.size() * sizeof(std::size_t) + input_from_original.size() * sizeof(affine);
+  }
+};
+
+// Accumulated timings, in seconds, for the "where does time go" report.
+struct pipeline_stats {
+  double consumer_wait_s = 0;  // time the trainer spent waiting in next()
+  std::int64_t samples = 0;
+  std::int64_t skipped = 0;
+};
+
+// Any sample source: fills a slot for a request; throws data_error on bad input.
+class sample_producer {
+ public:
+  virtual ~sample_producer() = default;
+  virtual void produce(const sample_request& request, const sample_slot& slot) = 0;
+  // Upper bound of the bytes one sample holds while it is being produced.
+  [[nodiscard]] virtual std::size_t transient_bytes_per_sample() const = 0;
+  // Bytes the producer keeps between samples (a decoded-image cache).
+  [[nodiscard]] virtual std::size_t resident_bytes_limit() const { return 0; }
+};
+
+class batch_pipeline {
+ public:
+  batch_pipeline(std::size_t dataset_size, int num_landmarks, pipeline_options options, sample_producer& producer)
+      : options_(options), dataset_size_(dataset_size), num_landmarks_(num_landmarks), producer_(producer) {
+    if (options_.batch_size < 1) throw std::invalid_argument("--batch_size must be at least 1");
+    if (options_.num_workers < 1) throw std::invalid_argument("--num_workers must be at least 1");
+    if (options_.prefetch_batches < 1) throw std::invalid_argument("--prefetch_batches must be at least 1");
+    if (dataset_size_ == 0) throw std::invalid_argument("the data pipeline needs at least one sample");
+    plan_memory();
+    for (int i = 0; i < options_.num_workers; ++i) workers_.emplace_back([this] { work(); });
+  }
+
+  batch_pipeline(const batch_pipeline&) = delete;
+  batch_pipeline& operator=(const batch_pipeline&) = delete;
+
+  ~batch_pipeline() { stop(); }
+
+  // Stops the workers and joins them; safe to call mid-epoch and more than once.
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    work_ready_.notify_all();
+    batch_ready_.notify_all();
+    for (auto& worker : workers_)
+      if (worker.joinable()) worker.join();
+  }
+
+  [[nodiscard]] std::int64_t batches_per_epoch() const {
+    return static_cast<std::int64_t>((dataset_size_ + options_.batch_size - 1) / options_.batch_size);
+  }
+  [[nodiscard]] int concurrent_decodes() const { return concurrent_decodes_; }
+  [[nodiscard]] std::size_t batch_bytes() const { return batch_bytes_; }
+  [[nodiscard]] const pipeline_options& options() const { return options_; }
+  [[nodiscard]] pipeline_stats stats() const {
+    std::lock_guard lock(mutex_);
+    return stats_;
+  }
+
+  // The epoch's sample order: a permutation that depends only on (seed, epoch).
+  [[nodiscard]] std::vector<std::size_t> epoch_order(std::uint64_t epoch) const {
+    auto order = ranges::views::iota(std::size_t{0}, dataset_size_) | ranges::to<std::vector>();
+    if (options_.shuffle) {
+      std::mt19937_64 engine(options_.seed * 0x9E3779B97F4A7C15ULL + epoch + 1);
+      order |= ranges::actions::shuffle(engine);
+    }
+    return order;
+  }
+
+  // Begins producing epoch `epoch`, starting at batch `first_batch` (resume).
+  void start_epoch(std::uint64_t epoch, std::int64_t first_batch = 0) {
+    {
+      std::unique_lock lock(mutex_);
+      if (error_) std::rethrow_exception(error_);
+      // Samples still being written belong to slots about to be dropped.
+      epoch_active_ = false;
+      work_ready_.wait(lock, [&] { return decoding_ == 0; });
+      order_ = epoch_order(epoch);
+      epoch_ = epoch;
+      slots_.clear();
+      next_sample_ = static_cast<std::size_t>(first_batch) * static_cast<std::size_t>(options_.batch_size);
+      next_sample_ = std::min(next_sample_, dataset_size_);
+      consumer_batch_ = first_batch;
+      epoch_active_ = true;
+    }
+    work_ready_.notify_all();
+  }
+
+  // The next batch in order, or nullopt at the end of the epoch. A worker's
+  // exception (a bad file without --skip_bad_samples) is rethrown here.
+  std::optional<batch> next() {
+    const auto started = std::chrono::steady_clock::now();
+    std::unique_lock lock(mutex_);
+    if (!epoch_active_) throw std::logic_error("batch_pipeline::next called before start_epoch");
+    if (consumer_batch_ >= batches_per_epoch()) {
+      epoch_active_ = false;
+      return std::nullopt;
+    }
+    batch_ready_.wait(lock, [&] {
+      const auto it = slots_.find(consumer_batch_);
+      return stopping_ || error_ || (it != slots_.end() && it->second->remaining == 0);
+    });
+    if (error_) std::rethrow_exception(error_);
+    if (stopping_) throw std::runtime_error("the data pipeline was stopped");
+    auto node = slots_.extract(consumer_batch_);
+    ++consumer_batch_;
+    stats_.consumer_wait_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    stats_.samples += node.mapped()->data.size;
+    stats_.skipped += static_cast<std::int64_t>(node.mapped()->data.skipped.size());
+    lock.unlock();
+    work_ready_.notify_all();  // the window moved: workers may start the next batch
+    return std::move(node.mapped()->data);
+  }
+
+ private:
+  struct slot {
+    batch data;
+    int remaining = 0;
+  };
+
+  void plan_memory() {
+    const auto pixels = static_cast<std::size_t>(options_.input.width) * options_.input.height;
+    const auto b = static_cast<std::size_t>(options_.batch_size);
+    const auto l = static_cast<std::size_t>(num_landmarks_);
+    batch_bytes_ = b * (pixels + l * 3 * sizeof(float) + sizeof(std::size_t) + sizeof(affine));
+    const auto fixed = producer_.resident_bytes_limit() + (static_cast<std::size_t>(options_.prefetch_batches) + 1) * batch_bytes_;
+    const auto transient = std::max<std::size_t>(producer_.transient_bytes_per_sample(), 1);
+    if (fixed + transient > options_.memory_budget_bytes) {
+      throw std::invalid_argument(
+          "--memory_budget_mb " + std::to_string(options_.memory_budget_bytes >> 20) + " is too small: " +
+          std::to_string(options_.prefetch_batches + 1) + " batches take " + std::to_string(fixed >> 20) +
+          " MiB (cache included) and decoding one sample needs up to " + std::to_string((transient + (1 << 20) - 1) >> 20) +
+          " MiB; raise the budget or lower --prefetch_batches, --batch_size or --cache_mb");
+    }
+    concurrent_decodes_ = static_cast<int>(std::min<std::size_t>(
+        static_cast<std::size_t>(options_.num_workers), (options_.memory_budget_bytes - fixed) / transient));
+  }
+
+  // Caller holds the lock.
+  [[nodiscard]] bool can_start_sample() const {
+    if (!epoch_active_ || error_ || next_sample_ >= dataset_size_ || decoding_ >= concurrent_decodes_) return false;
+    const auto batch_index = static_cast<std::int64_t>(next_sample_ / static_cast<std::size_t>(options_.batch_size));
+    return batch_index < consumer_batch_ + options_.prefetch_batches;
+  }
+
+  slot& slot_for(std::int64_t batch_index) {
+    auto& entry = slots_[batch_index];
+    if (!entry) {
+      entry = std::make_unique<slot>();
+      auto& b = entry->data;
+      const auto first = static_cast<std::size_t>(batch_index) * static_cast<std::size_t>(options_.batch_size);
+      b.index = batch_index;
+      b.size = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(options_.batch_size), dataset_size_ - first));
+      b.height = options_.input.height;
+      b.width = options_.input.width;
+      b.num_landmarks = num_landmarks_;
+      const auto n = static_cast<std::size_t>(b.size);
+      b.pixels.resize(n * static_cast<std::size_t>(b.height) * static_cast<std::size_t>(b.width));
+      b.landmarks.resize(n * static_cast<std::size_t>(num_landmarks_) * 2);
+      b.present.resize(n * static_cast<std::size_t>(num_landmarks_));
+      b.dataset_indices.assign(order_.begin() + static_cast<std::ptrdiff_t>(first),
+                               order_.begin() + static_cast<std::ptrdiff_t>(first + n));
+      b.input_from_original.resize(n);
+      entry->remaining = b.size;
+    }
+    return *entry;
+  }
+
+  void work() {
+    std::unique_lock lock(mutex_);
+    while (true) {
+      work_ready_.wait(lock, [&] { return stopping_ || can_start_sample(); });
+      if (stopping_) return;
+      const std::size_t position = next_sample_++;
+      const auto batch_index = static_cast<std::int64_t>(position / static_cast<std::size_t>(options_.batch_size));
+      slot& target = slot_for(batch_index);
+      const auto in_batch = position % static_cast<std::size_t>(options_.batch_size);
+      const sample_request request{target.data.dataset_indices[in_batch], epoch_};
+      ++decoding_;
+      lock.unlock();
+
+      auto& b = target.data;
+      const auto pixels = static_cast<std::size_t>(b.height) * static_cast<std::size_t>(b.width);
+      const auto l = static_cast<std::size_t>(num_landmarks_);
+      const sample_slot out{b.pixels.data() + in_batch * pixels, b.landmarks.data() + in_batch * l * 2,
+                            b.present.data() + in_batch * l, b.input_from_original.data() + in_batch};
+      std::exception_ptr failure;
+      std::string skipped;
+      try {
+        producer_.produce(request, out);
+      } catch (const data_error& e) {
+        if (options_.skip_bad_samples) {
+          skipped = e.what();
+          std::fill(out.present, out.present + l, 0.0f);  // contributes nothing to loss or metrics
+        } else {
+          failure = std::current_exception();
+        }
+      } catch (...) {
+        failure = std::current_exception();
+      }
+
+      lock.lock();
+      --decoding_;
+      if (failure && !error_) error_ = failure;
+      if (!skipped.empty()) target.data.skipped.push_back(std::move(skipped));
+      if (--target.remaining == 0 || failure) batch_ready_.notify_all();
+      work_ready_.notify_all();
+    }
+  }
+
+  pipeline_options options_;
+  std::size_t dataset_size_;
+  int num_landmarks_;
+  sample_producer& producer_;
+  std::size_t batch_bytes_ = 0;
+  int concurrent_decodes_ = 1;
+
+  mutable std::mutex mutex_;
+  std::condition_variable work_ready_;
+  std::condition_variable batch_ready_;
+  bool stopping_ = false;
+  bool epoch_active_ = false;
+  std::uint64_t epoch_ = 0;
+  std::vector<std::size_t> order_;
+  std::size_t next_sample_ = 0;
+  std::int64_t consumer_batch_ = 0;
+  int decoding_ = 0;
+  std::map<std::int64_t, std::unique_ptr<slot>> slots_;
+  std::exception_ptr error_;
+  pipeline_stats stats_;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace mixtrain::data

@@ -1,0 +1,117 @@
+#pragma once
+// Radial-error metrics in millimetres: per landmark and overall MRE, SD and
+// success detection rates, computed at original resolution times pixel size.
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include <mixtrain/data/annotation.hpp>
+
+namespace mixtrain::metric {
+
+inline constexpr std::array<double, 4> sdr_thresholds_mm = {2.0, 2.5, 3.0, 4.0};
+
+struct radial_summary {
+  double mre_mm = 0;
+  double sd_mm = 0;  // sample standard deviation (n - 1), as reported in the literature
+  std::array<double, 4> sdr = {};  // fractions in [0, 1] at sdr_thresholds_mm
+  std::size_t count = 0;
+};
+
+inline radial_summary summarize(const std::vector<double>& errors_mm) {
+  radial_summary s;
+  s.count = errors_mm.size();
+  if (errors_mm.empty()) return s;
+  double sum = 0;
+  for (double e : errors_mm) sum += e;
+  s.mre_mm = sum / static_cast<double>(s.count);
+  double squares = 0;
+  for (double e : errors_mm) squares += (e - s.mre_mm) * (e - s.mre_mm);
+  s.sd_mm = s.count > 1 ? std::sqrt(squares / static_cast<double>(s.count - 1)) : 0.0;
+  for (std::size_t t = 0; t < sdr_thresholds_mm.size(); ++t) {
+    std::size_t hits = 0;
+    for (double e : errors_mm) hits += e <= sdr_thresholds_mm[t] ? 1 : 0;
+    s.sdr[t] = static_cast<double>(hits) / static_cast<double>(s.count);
+  }
+  return s;
+}
+
+// Collects radial errors image by image; missing landmarks do not count.
+class radial_errors {
+ public:
+  explicit radial_errors(std::size_t num_landmarks) : per_landmark_(num_landmarks) {}
+
+  void add(const data::annotated_image& truth, const std::vector<data::point>& predicted) {
+    for (std::size_t k = 0; k < per_landmark_.size(); ++k) {
+      if (!truth.present[k]) continue;
+      const double dx = predicted[k].x - truth.landmarks[k].x;
+      const double dy = predicted[k].y - truth.landmarks[k].y;
+      const double mm = std::hypot(dx, dy) * truth.pixel_size_mm;
+      per_landmark_[k].push_back(mm);
+      all_.push_back(mm);
+    }
+  }
+
+  [[nodiscard]] radial_summary overall() const { return summarize(all_); }
+  [[nodiscard]] radial_summary landmark(std::size_t k) const { return summarize(per_landmark_.at(k)); }
+  [[nodiscard]] std::size_t num_landmarks() const { return per_landmark_.size(); }
+
+ private:
+  std::vector<std::vector<double>> per_landmark_;
+  std::vector<double> all_;
+};
+
+inline nlohmann::json to_json(const radial_summary& s) {
+  return {{"mre_mm", s.mre_mm}, {"sd_mm", s.sd_mm},     {"sdr_2mm", s.sdr[0]}, {"sdr_2_5mm", s.sdr[1]},
+          {"sdr_3mm", s.sdr[2]}, {"sdr_4mm", s.sdr[3]}, {"count", s.count}};
+}
+
+// The mean-shape baseline: the training set's mean landmark positions in
+// normalised letterbox coordinates, mapped into each image.
+class mean_shape_baseline {
+ public:
+  explicit mean_shape_baseline(const data::split& train) {
+    const auto l = train.images.empty() ? 0 : train.images.front().landmarks.size();
+    sum_.assign(l, {});
+    count_.assign(l, 0);
+    for (const auto& image : train.images) {
+      if (image.width <= 0) continue;  // unreadable header: skipped, reported when decoded
+      const auto [w, h] = extent(image);
+      for (std::size_t k = 0; k < l; ++k) {
+        if (!image.present[k]) continue;
+        sum_[k].x += (image.landmarks[k].x - w.first) / w.second;
+        sum_[k].y += (image.landmarks[k].y - h.first) / h.second;
+        ++count_[k];
+      }
+    }
+    for (std::size_t k = 0; k < l; ++k)
+      if (count_[k]) sum_[k] = {sum_[k].x / count_[k], sum_[k].y / count_[k]};
+  }
+
+  // Positions relative to the square box centred on the image whose side is
+  // the longer image side (the letterbox frame), so the prediction is the
+  // same in every network input.
+  [[nodiscard]] std::vector<data::point> predict(const data::annotated_image& image) const {
+    const auto [w, h] = extent(image);
+    std::vector<data::point> out;
+    for (const auto& p : sum_) out.push_back({w.first + p.x * w.second, h.first + p.y * h.second});
+    return out;
+  }
+
+ private:
+  static std::pair<std::pair<double, double>, std::pair<double, double>> extent(const data::annotated_image& image) {
+    const double w = std::max(image.width, 1), h = std::max(image.height, 1);
+    const double side = std::max(w, h);
+    return {{(w - side) / 2.0, side}, {(h - side) / 2.0, side}};
+  }
+
+  std::vector<data::point> sum_;
+  std::vector<int> count_;
+};
+
+}  // namespace mixtrain::metric

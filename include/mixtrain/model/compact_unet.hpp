@@ -1,0 +1,102 @@
+#pragma once
+// A compact encoder-decoder that learns the synthetic data on two CPU cores
+// within minutes: a stride-4 stem, residual stages down to 1/32 for a global
+// view, and a top-down path with skip connections back to 1/4 resolution.
+#include <string_view>
+
+#include <torch/torch.h>
+
+#include <mixtrain/model/model_spec.hpp>
+
+namespace mixtrain::model {
+
+namespace detail {
+
+struct conv_bn_reluImpl : torch::nn::Module {
+  conv_bn_reluImpl(std::int64_t in, std::int64_t out, std::int64_t stride)
+      : conv(register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false)))),
+        norm(register_module("norm", torch::nn::BatchNorm2d(out))) {}
+  torch::Tensor forward(const torch::Tensor& x) { return torch::relu(norm(conv(x))); }
+  torch::nn::Conv2d conv;
+  torch::nn::BatchNorm2d norm;
+};
+TORCH_MODULE(conv_bn_relu);
+
+struct residual_pairImpl : torch::nn::Module {
+  explicit residual_pairImpl(std::int64_t channels)
+      : first(register_module("first", conv_bn_relu(channels, channels, 1))),
+        second(register_module("second", torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, channels, 3).padding(1).bias(false)))),
+        norm(register_module("norm", torch::nn::BatchNorm2d(channels))) {}
+  torch::Tensor forward(const torch::Tensor& x) { return torch::relu(x + norm(second(first(x)))); }
+  conv_bn_relu first;
+  torch::nn::Conv2d second;
+  torch::nn::BatchNorm2d norm;
+};
+TORCH_MODULE(residual_pair);
+
+}  // namespace detail
+
+struct compact_unet_config {
+  int width = 24;  // channels at 1/4 resolution; deeper levels double up to 4x
+};
+
+template <compact_unet_config C>
+struct compact_unetImpl : torch::nn::Module {
+  explicit compact_unetImpl(const build_options& options) {
+    const std::int64_t w = C.width;
+    const std::int64_t widths[4] = {w, 2 * w, 4 * w, 4 * w};  // 1/4, 1/8, 1/16, 1/32
+    stem = register_module("stem", torch::nn::Sequential(detail::conv_bn_relu(options.in_channels, w / 2, 2),
+                                                         detail::conv_bn_relu(w / 2, w, 2)));
+    for (int level = 0; level < 4; ++level) {
+      auto stage = torch::nn::Sequential();
+      if (level > 0) stage->push_back(detail::conv_bn_relu(widths[level - 1], widths[level], 2));
+      stage->push_back(detail::residual_pair(widths[level]));
+      down->push_back(stage);
+    }
+    for (int level = 3; level > 0; --level) {
+      lateral->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(widths[level], widths[level - 1], 1)));
+      up->push_back(detail::conv_bn_relu(widths[level - 1], widths[level - 1], 1));
+    }
+    register_module("down", down);
+    register_module("lateral", lateral);
+    register_module("up", up);
+    head = register_module("head", torch::nn::Conv2d(torch::nn::Conv2dOptions(w, options.num_landmarks, 1)));
+  }
+
+  torch::Tensor forward(const torch::Tensor& input) {
+    std::vector<torch::Tensor> levels;
+    auto x = stem->forward(input);
+    for (std::size_t i = 0; i < down->size(); ++i) {
+      x = down[i]->as<torch::nn::Sequential>()->forward(x);
+      levels.push_back(x);
+    }
+    for (std::size_t i = 0; i < up->size(); ++i) {
+      const auto& skip = levels[levels.size() - 2 - i];
+      x = torch::nn::functional::interpolate(
+          lateral[i]->as<torch::nn::Conv2d>()->forward(x),
+          torch::nn::functional::InterpolateFuncOptions().size(std::vector<std::int64_t>{skip.size(2), skip.size(3)}).mode(torch::kNearest));
+      x = up[i]->as<detail::conv_bn_relu>()->forward(x + skip);
+    }
+    return head(x);
+  }
+
+  torch::nn::Sequential stem{nullptr};
+  torch::nn::ModuleList down, lateral, up;
+  torch::nn::Conv2d head{nullptr};
+};
+
+template <compact_unet_config C>
+struct compact_unet_holder : torch::nn::ModuleHolder<compact_unetImpl<C>> {
+  using torch::nn::ModuleHolder<compact_unetImpl<C>>::ModuleHolder;
+};
+
+template <compact_unet_config C = compact_unet_config{}>
+struct compact_unet {
+  static_assert(C.width >= 4 && C.width % 2 == 0, "compact_unet: width must be an even number of at least 4.");
+  static constexpr std::string_view name = "compact_unet";
+  static constexpr int output_stride = 4;
+  using module_type = compact_unet_holder<C>;
+  static module_type build(const build_options& options) { return module_type(options); }
+};
+
+}  // namespace mixtrain::model
