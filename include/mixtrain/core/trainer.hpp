@@ -430,7 +430,8 @@ class trainer {
           "{:.1f}s\n",
           c.epoch + 1, run.fit.epochs, c.metrics["train_loss"], summary.mre_mm, 100 * summary.sdr[0], lr,
           static_cast<double>(images) / std::max(train_seconds, 1e-9), 100 * waited / std::max(train_seconds, 1e-9),
-          epoch_seconds);
+          epoch_seconds)
+             << std::flush;
       csv << fmt::format("{},{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{:.6e},{:.3f},{:.4f},{:.3f}\n", c.epoch + 1,
                          c.metrics["train_loss"], summary.mre_mm, summary.sd_mm, summary.sdr[0], summary.sdr[1],
                          summary.sdr[2], summary.sdr[3], lr, static_cast<double>(images) / std::max(train_seconds, 1e-9),
