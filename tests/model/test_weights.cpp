@@ -7,6 +7,8 @@
 #include <fstream>
 #include <string>
 
+#include <unistd.h>
+
 #include <torch/torch.h>
 
 #include "mixtrain/io/state_dict.hpp"
