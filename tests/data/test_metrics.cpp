@@ -27,8 +27,8 @@ TEST_CASE("MRE, SD and SDR match hand-computed values") {
   // errors: 0.5, 3.0, 2.4, 4.0 -> mean 2.475
   CHECK(all.count == 4);
   CHECK(all.mre_mm == Approx(2.475));
-  // sample SD: sqrt(((−1.975)^2 + 0.525^2 + (−0.075)^2 + 1.525^2) / 3) = sqrt(6.5475 / 3)
-  CHECK(all.sd_mm == Approx(std::sqrt(6.5475 / 3.0)));
+  // sample SD: sqrt(((−1.975)^2 + 0.525^2 + (−0.075)^2 + 1.525^2) / 3) = sqrt(6.5075 / 3)
+  CHECK(all.sd_mm == Approx(std::sqrt(6.5075 / 3.0)));
   CHECK(all.sdr[0] == Approx(0.25));  // <= 2 mm: 0.5
   CHECK(all.sdr[1] == Approx(0.5));   // <= 2.5 mm: 0.5, 2.4
   CHECK(all.sdr[2] == Approx(0.75));  // <= 3 mm: also 3.0 (inclusive)

@@ -34,8 +34,8 @@ struct small_tree {
     cv::imwrite((data::aariz_layout::images_dir(root, "train") / "img2.jpg").string(), cv::Mat(50, 30, CV_8UC1, cv::Scalar(9)));
   }
 
-  void landmarks(const std::string& id, const std::string& annotator, const nlohmann::json& points) const {
-    nlohmann::json j = {{"ceph_id", id}, {"landmarks", points}};
+  void landmarks(const std::string& id, const std::string& annotator, const std::vector<nlohmann::json>& points) const {
+    nlohmann::json j = {{"ceph_id", id}, {"landmarks", nlohmann::json(points)}};
     std::ofstream(data::aariz_layout::landmarks_dir(root, "train", annotator) / (id + ".json")) << j.dump();
   }
 };

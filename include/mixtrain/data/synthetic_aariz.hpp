@@ -130,7 +130,8 @@ inline rendered render(std::mt19937_64& rng, int width, int height) {
   // Film-like blur, a vignette and noise.
   cv::GaussianBlur(image, image, cv::Size(0, 0), std::max(0.8, head * 0.002));
   cv::Mat noise(image.size(), CV_16SC1);
-  cv::randn(noise, 0, between(4, 10));
+  cv::RNG noise_rng(rng());  // seeded from ours: OpenCV's global RNG would break determinism
+  noise_rng.fill(noise, cv::RNG::NORMAL, 0, between(4, 10));
   cv::Mat widened;
   image.convertTo(widened, CV_16SC1);
   widened += noise;
