@@ -26,3 +26,12 @@ for symbol in ["A", "Sn", "Pog'"]:
     assert symbol in trained["per_landmark"], symbol
 print("golden: evaluate reproduces training's validation metrics:", trained["mre_mm"], evaluated["mre_mm"])
 PY
+# predict needs no dataset: the checkpoint carries the landmark set and preprocessing.
+image=$(ls "$work"/data/valid/Cephalograms/* | head -n 1)
+"$recipe" predict --checkpoint "$work/run/last.pt" "$image" | /usr/bin/python3 -c '
+import json, sys
+lines = sys.stdin.read().strip().splitlines()
+assert len(lines) == 1, lines
+p = json.loads(lines[0])
+assert len(p["landmarks"]) == 29 and "Sn" in p["landmarks"], p
+print("predict ok:", p["image"])'

@@ -78,6 +78,33 @@ inline void require_dataset(const std::filesystem::path& path) {
 
 }  // namespace app
 
+// Predicts landmarks on images without annotations: one JSON object per image,
+// coordinates in original pixels.
+template <class Trainer>
+int predict_images(Trainer& t, const data::landmark_set& landmarks, const std::vector<std::filesystem::path>& files) {
+  data::split inputs{"predict", {}};
+  for (const auto& file : files) {
+    data::annotated_image image;
+    image.id = file.stem().string();
+    image.image_path = file;
+    if (const auto size = data::read_image_header_size(file)) {
+      image.width = size->width;
+      image.height = size->height;
+    }
+    image.landmarks.resize(landmarks.size());
+    image.present.assign(landmarks.size(), 0);
+    inputs.images.push_back(std::move(image));
+  }
+  const auto result = t.evaluate(inputs, nullptr);
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    nlohmann::json points = nlohmann::json::object();
+    for (std::size_t k = 0; k < landmarks.size(); ++k)
+      points[landmarks.symbols[k]] = {{"x", result.predictions[i][k].x}, {"y", result.predictions[i][k].y}};
+    std::cout << nlohmann::json{{"image", files[i].string()}, {"landmarks", points}}.dump() << "\n";
+  }
+  return 0;
+}
+
 template <class Recipe>
 int run_recipe(int argc, char** argv) {
   trainer<Recipe> t;
@@ -157,9 +184,9 @@ int run_recipe(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   describe->add_flag("--json", print_json, "one JSON object");
   auto* predict = cli.add_subcommand("predict", "predict landmarks on images");
-  std::vector<std::filesystem::path> predict_images;
+  std::vector<std::filesystem::path> predict_inputs;
   predict->add_option("--checkpoint", checkpoint, "checkpoint (default <output_dir>/last.pt)");
-  predict->add_option("images", predict_images, "image files")->check(CLI::ExistingFile);
+  predict->add_option("images", predict_inputs, "image files (PNG, JPEG, BMP)")->check(CLI::ExistingFile)->required();
   auto* bench = cli.add_subcommand("bench", "benchmarks (filled by later issues)");
   auto* synth = cli.add_subcommand("synth", "write a synthetic Aariz-layout dataset");
   data::synthetic_options synth_options;
@@ -222,15 +249,25 @@ int run_recipe(int argc, char** argv) {
 
   if (bench->parsed()) throw CLI::ValidationError("bench", "no benchmark is built into this recipe yet");
 
+  if (predict->parsed()) {
+    // The landmark set and the whole preprocessing contract come from the checkpoint.
+    if (checkpoint.empty()) checkpoint = run.output_dir / "last.pt";
+    const auto contract = io::read_contract(checkpoint);
+    data::landmark_set landmarks{contract.symbols, contract.symbols};
+    t.data.config.image_size = {contract.input_width, contract.input_height};
+    t.build(landmarks);
+    t.load_checkpoint(checkpoint, trainer<Recipe>::restore::weights_only);
+    return predict_images(t, landmarks, predict_inputs);
+  }
+
   app::require_dataset(run.dataset_path);
   data::landmark_set landmarks;
   const auto train_split = data::read_aariz_split(run.dataset_path, "train", landmarks);
 
-  if (evaluate->parsed() || predict->parsed()) {
+  if (evaluate->parsed()) {
     t.build(landmarks);
     if (checkpoint.empty()) checkpoint = run.output_dir / "last.pt";
     t.load_checkpoint(checkpoint, trainer<Recipe>::restore::weights_only);
-    if (predict->parsed()) throw CLI::ValidationError("predict", "prediction on single images is not implemented yet");
     const auto split = split_name == "train" ? train_split : data::read_aariz_split(run.dataset_path, split_name, landmarks);
     const metric::mean_shape_baseline baseline(train_split);
     const auto result = t.evaluate(split, &baseline);

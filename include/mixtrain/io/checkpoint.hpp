@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <torch/torch.h>
 
 namespace mixtrain::io {
 
@@ -62,6 +63,21 @@ struct preprocessing_contract {
     return out;
   }
 };
+
+// Reads only the contract of a checkpoint written by the trainer.
+inline preprocessing_contract read_contract(const std::filesystem::path& path) {
+  if (!std::filesystem::exists(path)) throw std::runtime_error(path.string() + ": checkpoint file does not exist");
+  torch::serialize::InputArchive archive;
+  c10::IValue value;
+  try {
+    archive.load_from(path.string());
+    archive.read("contract", value);
+  } catch (const c10::Error& e) {
+    const std::string what = e.what();
+    throw std::runtime_error(path.string() + ": not a mixtrain checkpoint (" + what.substr(0, what.find('\n')) + ")");
+  }
+  return preprocessing_contract::from_json(nlohmann::json::parse(value.toStringRef()));
+}
 
 // Writes through `writer` into a temporary sibling, then renames over `path`:
 // a reader sees the old file or the new one, never a partial one.
