@@ -113,6 +113,8 @@ struct dark {
     // float64: the log of the Gaussian tail and the finite differences lose
     // precision in float32 exactly where sub-pixel accuracy is decided.
     const auto raw = heatmaps.detach().to(torch::kFloat64);
+    // Expansion point: the raw map's peak, as in the reference. (The blurred
+    // map's peak drifts inward at the border, where zero padding darkens it.)
     const auto p = decode_detail::integer_peak(raw);
 
     // Modulation: blurring suppresses the multiple small peaks of real network
