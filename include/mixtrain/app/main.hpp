@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstdlib>
 #include <deque>
 #include <filesystem>
 #include <iostream>
@@ -221,8 +222,11 @@ int run_recipe(int argc, char** argv) {
   t.data.config.image_size = {image_size[0], image_size[1]};
   if (num_workers == "auto") run.fit.num_workers = 0;
   else run.fit.num_workers = std::stoi(num_workers);
+  // Thread counts are set deliberately: --threads, else OMP_NUM_THREADS, else all cores.
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  torch::set_num_threads(run.fit.threads > 0 ? run.fit.threads : cores);
+  const char* omp_threads = std::getenv("OMP_NUM_THREADS");
+  const int env_threads = omp_threads ? std::atoi(omp_threads) : 0;
+  torch::set_num_threads(run.fit.threads > 0 ? run.fit.threads : env_threads > 0 ? env_threads : cores);
   torch::manual_seed(run.fit.seed);
   if (run.device != "cpu" && !torch::cuda::is_available())
     throw CLI::ValidationError("--device", "'" + run.device + "' is not available in this build or machine");
