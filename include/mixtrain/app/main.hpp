@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <mixtrain/app/bench.hpp>
 #include <mixtrain/app/report.hpp>
 #include <mixtrain/core/trainer.hpp>
 #include <mixtrain/data/aariz_reader.hpp>
@@ -188,7 +189,9 @@ int run_recipe(int argc, char** argv) {
   std::vector<std::filesystem::path> predict_inputs;
   predict->add_option("--checkpoint", checkpoint, "checkpoint (default <output_dir>/last.pt)");
   predict->add_option("images", predict_inputs, "image files (PNG, JPEG, BMP)")->check(CLI::ExistingFile)->required();
-  auto* bench = cli.add_subcommand("bench", "benchmarks (filled by later issues)");
+  auto* bench = cli.add_subcommand("bench", "benchmarks: 'bench data' (the input pipeline alone), 'bench step' (one training step)");
+  app::bench_command<trainer<Recipe>> bench_command;
+  bench_command.add_to(*bench);
   auto* synth = cli.add_subcommand("synth", "write a synthetic Aariz-layout dataset");
   data::synthetic_options synth_options;
   std::filesystem::path synth_out;
@@ -251,7 +254,7 @@ int run_recipe(int argc, char** argv) {
     return 0;
   }
 
-  if (bench->parsed()) throw CLI::ValidationError("bench", "no benchmark is built into this recipe yet");
+  if (bench->parsed()) return bench_command.run(t);
 
   if (predict->parsed()) {
     // The landmark set and the whole preprocessing contract come from the checkpoint.

@@ -1,8 +1,16 @@
 #pragma once
-// Produces network-ready uint8 samples from annotated cephalograms: decode (at
-// reduced resolution when the source is at least twice what is needed), one
+// Produces network-ready uint8 samples from annotated cephalograms: decode at
+// reduced resolution when the source is at least twice what is needed (JPEG:
+// in the decoder; other formats: exact 2x2 averaging after decoding), one
 // fused warp (letterbox + augmentation) straight into the batch buffer, then
 // the intensity lookup table and optional noise in place.
+//
+// The pixels of a sample depend only on (seed, epoch, dataset index): the
+// decoded image is brought to the same resolution whether or not it is then
+// kept in the cache, so a cache hit and a fresh decode give identical bytes,
+// whatever the worker count or the order in which samples finish.
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -39,23 +47,33 @@ class image_cache {
   explicit image_cache(std::size_t budget_bytes) : budget_(budget_bytes) {}
 
   [[nodiscard]] std::shared_ptr<const entry> find(std::size_t index) const {
+    if (budget_ == 0) return nullptr;
     std::shared_lock lock(mutex_);
     const auto it = entries_.find(index);
     return it == entries_.end() ? nullptr : it->second;
   }
 
-  void offer(std::size_t index, entry value) {
+  // Keeps `value` when it fits the budget; returns whether it was kept.
+  bool offer(std::size_t index, entry value) {
+    // A view into a larger buffer would keep all of that buffer alive.
+    if (value.pixels.datastart != value.pixels.data || value.pixels.dataend != value.pixels.datalimit)
+      value.pixels = value.pixels.clone();
     const auto bytes = value.pixels.total() * value.pixels.elemSize();
     std::unique_lock lock(mutex_);
-    if (used_ + bytes > budget_ || entries_.count(index)) return;
+    if (used_ + bytes > budget_ || entries_.count(index)) return false;
     used_ += bytes;
     entries_.emplace(index, std::make_shared<const entry>(std::move(value)));
+    return true;
   }
 
   [[nodiscard]] std::size_t budget() const { return budget_; }
   [[nodiscard]] std::size_t used() const {
     std::shared_lock lock(mutex_);
     return used_;
+  }
+  [[nodiscard]] std::size_t size() const {
+    std::shared_lock lock(mutex_);
+    return entries_.size();
   }
 
  private:
@@ -66,10 +84,43 @@ class image_cache {
 };
 
 // Per-stage time, summed over samples, for the data benchmark's cost split.
+// decode: reading and decoding the file plus the one scale-down (`scale_ns`
+// holds that part alone); warp: the fused letterbox + augmentation warp;
+// rest: intensity table, noise, landmark mapping and cache bookkeeping.
+struct stage_totals {
+  std::int64_t decode_ns = 0;
+  std::int64_t scale_ns = 0;
+  std::int64_t warp_ns = 0;
+  std::int64_t rest_ns = 0;
+  std::int64_t samples = 0;
+  std::int64_t decodes = 0;
+  std::int64_t cache_hits = 0;
+
+  friend stage_totals operator-(stage_totals a, const stage_totals& b) {
+    a.decode_ns -= b.decode_ns;
+    a.scale_ns -= b.scale_ns;
+    a.warp_ns -= b.warp_ns;
+    a.rest_ns -= b.rest_ns;
+    a.samples -= b.samples;
+    a.decodes -= b.decodes;
+    a.cache_hits -= b.cache_hits;
+    return a;
+  }
+};
+
 struct stage_timings {
   std::atomic<std::int64_t> decode_ns{0};
+  std::atomic<std::int64_t> scale_ns{0};
   std::atomic<std::int64_t> warp_ns{0};
   std::atomic<std::int64_t> rest_ns{0};
+  std::atomic<std::int64_t> samples{0};
+  std::atomic<std::int64_t> decodes{0};
+  std::atomic<std::int64_t> cache_hits{0};
+
+  [[nodiscard]] stage_totals snapshot() const {
+    return {decode_ns.load(), scale_ns.load(), warp_ns.load(), rest_ns.load(),
+            samples.load(),   decodes.load(),  cache_hits.load()};
+  }
 };
 
 // Splits (seed, epoch, sample) into an independent random stream, so an
@@ -83,6 +134,71 @@ inline std::uint64_t sample_seed(std::uint64_t seed, std::uint64_t epoch, std::s
   };
   return mix(mix(mix(seed) ^ epoch) ^ index);
 }
+
+namespace detail {
+
+// Gaussian noise on uint8 in about a nanosecond per pixel: 12 random bits per
+// pixel index a table of the rounded Gaussian quantiles (inverse CDF at the
+// 4096 bin centres), added with saturation. The random bits come from
+// SplitMix64, seeded from the sample's stream.
+class gaussian_noise {
+ public:
+  static constexpr int bits = 12;
+  static constexpr int size = 1 << bits;
+
+  explicit gaussian_noise(double std_dev) {
+    for (int i = 0; i < size; ++i) {
+      const double p = (i + 0.5) / size;
+      // Bisection on the normal CDF: exact to double precision, done once per std.
+      double lo = -10, hi = 10;
+      for (int k = 0; k < 80; ++k) {
+        const double mid = 0.5 * (lo + hi);
+        (0.5 * std::erfc(-mid / std::sqrt(2.0)) < p ? lo : hi) = mid;
+      }
+      table_[static_cast<std::size_t>(i)] = static_cast<std::int16_t>(std::lround(0.5 * (lo + hi) * std_dev));
+    }
+  }
+
+  void apply(cv::Mat& image, std::uint64_t seed) const {
+    std::uint64_t state = seed;
+    auto next = [&state] {
+      std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+      z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+      return z ^ (z >> 31);
+    };
+    for (int r = 0; r < image.rows; ++r) {
+      auto* row = image.ptr<std::uint8_t>(r);
+      int c = 0;
+      for (; c + 5 <= image.cols; c += 5) {
+        std::uint64_t random = next();
+        for (int k = 0; k < 5; ++k, random >>= bits) add(row[c + k], random);
+      }
+      for (std::uint64_t random = next(); c < image.cols; ++c, random >>= bits) add(row[c], random);
+    }
+  }
+
+ private:
+  void add(std::uint8_t& pixel, std::uint64_t random) const {
+    const int v = pixel + table_[static_cast<std::size_t>(random & (size - 1))];
+    pixel = static_cast<std::uint8_t>(v < 0 ? 0 : v > 255 ? 255 : v);
+  }
+
+  std::array<std::int16_t, size> table_{};
+};
+
+// The table for a noise level, built once per thread and level.
+inline const gaussian_noise& noise_for(double std_dev) {
+  thread_local double level = -1;
+  thread_local std::unique_ptr<gaussian_noise> table;
+  if (!table || level != std_dev) {
+    table = std::make_unique<gaussian_noise>(std_dev);
+    level = std_dev;
+  }
+  return *table;
+}
+
+}  // namespace detail
 
 // Augmentations of a recipe, applied per sample; `Augments` are
 // augment::affine / augment::intensity style types.
@@ -132,9 +248,8 @@ class aariz_samples final : public sample_producer {
     const auto& record = images_.images.at(request.dataset_index);
     auto cached = cache_.find(request.dataset_index);
     image_cache::entry fresh;
-    if (!cached) {
-      fresh = load(record);
-    }
+    std::int64_t scale_ns = 0;
+    if (!cached) fresh = load(record, scale_ns);
     const auto& source = cached ? *cached : fresh;
     const auto t1 = clock::now();
 
@@ -152,8 +267,10 @@ class aariz_samples final : public sample_producer {
     const auto t2 = clock::now();
 
     if (augment_) {
-      cv::LUT(out, cv::Mat(1, 256, CV_8UC1, table.data()), out);
-      if (noise_std > 0) add_noise(out, rng, noise_std);
+      bool identity = true;
+      for (int v = 0; v < 256; ++v) identity = identity && table[static_cast<std::size_t>(v)] == v;
+      if (!identity) cv::LUT(out, cv::Mat(1, 256, CV_8UC1, table.data()), out);
+      if (noise_std > 0) detail::noise_for(noise_std).apply(out, rng());
     }
     *slot.input_from_original = input_from_original;
     const auto count = record.landmarks.size();
@@ -166,66 +283,67 @@ class aariz_samples final : public sample_producer {
     }
     if (!cached && cache_.budget() > 0) cache_.offer(request.dataset_index, std::move(fresh));
     const auto t3 = clock::now();
-    timings_.decode_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count();
-    timings_.warp_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(t2 - t1).count();
-    timings_.rest_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(t3 - t2).count();
+    auto ns = [](auto d) { return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count(); };
+    timings_.decode_ns += ns(t1 - t0);
+    timings_.scale_ns += scale_ns;
+    timings_.warp_ns += ns(t2 - t1);
+    timings_.rest_ns += ns(t3 - t2);
+    timings_.samples += 1;
+    (cached ? timings_.cache_hits : timings_.decodes) += 1;
   }
 
   [[nodiscard]] std::size_t transient_bytes_per_sample() const override { return transient_bytes_; }
   [[nodiscard]] std::size_t resident_bytes_limit() const override { return cache_.budget(); }
   [[nodiscard]] const stage_timings& timings() const { return timings_; }
   [[nodiscard]] const image_cache& cache() const { return cache_; }
+  [[nodiscard]] std::size_t size() const { return images_.images.size(); }
 
- private:
-  // Decodes one image at the coarsest resolution that still covers the input
-  // at the largest augmentation zoom; for the cache it is scaled down to that.
-  image_cache::entry load(const annotated_image& record) const {
+  // Decodes one image at the coarsest power-of-two resolution that still
+  // covers the input at the largest augmentation zoom: a JPEG through DCT
+  // scaling, other formats by exact 2x2 averaging after a full decode. The
+  // warp then reduces by less than 2 more. Public for tests.
+  image_cache::entry load(const annotated_image& record, std::int64_t& scale_ns) const {
     auto decoded = decode_grayscale(record.image_path, needed_scale(record));
     image_cache::entry entry;
     entry.original_size = decoded.original_size;
-    entry.original_from_cached = reduced_to_original(decoded.reduction);
-    entry.pixels = std::move(decoded.pixels);
-    if (cache_.budget() > 0) {
-      const double target = letterbox_scale(entry.original_size.width, entry.original_size.height, input_) * largest_scale_;
-      const double factor = target * decoded.reduction;  // cached pixels per decoded pixel
-      if (factor < 0.8) {
-        cv::Mat smaller;
-        cv::resize(entry.pixels, smaller, cv::Size(), factor, factor, cv::INTER_AREA);
-        const double exact = static_cast<double>(entry.original_size.width) / smaller.cols;
-        entry.original_from_cached = reduced_to_original(exact);
-        entry.pixels = std::move(smaller);
-      }
+    const double target = letterbox_scale(entry.original_size.width, entry.original_size.height, input_) * largest_scale_;
+    const double needed_width = std::ceil(entry.original_size.width * target - 1e-9);
+    const double needed_height = std::ceil(entry.original_size.height * target - 1e-9);
+    const auto started = std::chrono::steady_clock::now();
+    bool halved = false;
+    while (decoded.pixels.cols / 2 >= needed_width && decoded.pixels.rows / 2 >= needed_height) {
+      // An odd last row or column is dropped so every output pixel averages
+      // exactly 2x2 input pixels: x_in + 0.5 = 2 (x_out + 0.5), per axis.
+      const cv::Mat even = decoded.pixels(cv::Rect(0, 0, decoded.pixels.cols / 2 * 2, decoded.pixels.rows / 2 * 2));
+      cv::Mat half;
+      cv::resize(even, half, cv::Size(even.cols / 2, even.rows / 2), 0, 0, cv::INTER_AREA);
+      decoded.pixels = std::move(half);
+      decoded.scale_x *= 2;
+      decoded.scale_y *= 2;
+      halved = true;
     }
+    if (halved)
+      scale_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count();
+    entry.original_from_cached = decoded.original_from_decoded();
+    entry.pixels = std::move(decoded.pixels);
     return entry;
   }
 
+ private:
   [[nodiscard]] double needed_scale(const annotated_image& record) const {
     if (record.width <= 0 || record.height <= 0) return 0;
     return letterbox_scale(record.width, record.height, input_) * largest_scale_;
   }
 
-  // Header sizes bound what one decode holds: the file bytes plus the decoded
-  // pixels (a reduced decode of a non-JPEG still materialises the original).
+  // Headers bound what one sample holds while it is produced: the decode
+  // (file bytes, decoder buffers, output, halves; image_file.hpp) and the
+  // small per-sample state. The warp writes straight into the batch.
   void measure_sources() {
     std::size_t largest = 0;
-    for (const auto& record : images_.images) {
-      std::error_code ec;
-      const auto file_bytes = std::filesystem::file_size(record.image_path, ec);
-      if (ec) continue;  // reported, with the file's name, when the sample is produced
-      const auto decoded = static_cast<std::size_t>(record.width) * static_cast<std::size_t>(record.height);
-      largest = std::max<std::size_t>(largest, static_cast<std::size_t>(file_bytes) + 2 * decoded);
-    }
+    for (const auto& record : images_.images)
+      largest = std::max(largest, decode_bytes_bound(record.image_path));  // 0 if missing: reported when produced
     const auto input_bytes = static_cast<std::size_t>(input_.width) * static_cast<std::size_t>(input_.height);
     transient_bytes_ = std::max(largest, 4 * input_bytes);
-  }
-
-  static void add_noise(cv::Mat& image, std::mt19937_64& rng, double std_dev) {
-    std::normal_distribution<float> n(0.0f, static_cast<float>(std_dev));
-    for (int r = 0; r < image.rows; ++r) {
-      auto* row = image.ptr<std::uint8_t>(r);
-      for (int c = 0; c < image.cols; ++c)
-        row[c] = static_cast<std::uint8_t>(std::clamp(static_cast<int>(std::lround(row[c] + n(rng))), 0, 255));
-    }
   }
 
   const split& images_;

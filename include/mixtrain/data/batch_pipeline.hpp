@@ -5,7 +5,10 @@
 // construction: the window holds at most `prefetch_batches` batches, and the
 // number of samples decoding at once is capped so that
 //   cache + (prefetch + 1) * batch bytes + decodes * per-sample transient bytes
-// stays within the byte budget, whatever the number of workers.
+// stays within the byte budget, whatever the number of workers. (The "+ 1" is
+// the batch the trainer holds while the window refills.) Only as many threads
+// are started as may decode at once, so memory that an allocator keeps per
+// thread cannot grow with a --num_workers the budget does not allow.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -24,8 +27,10 @@
 #include <vector>
 
 #include <range/v3/action/shuffle.hpp>
+#include <range/v3/algorithm/copy.hpp>
 #include <range/v3/range/conversion.hpp>
 #include <range/v3/view/iota.hpp>
+#include <range/v3/view/slice.hpp>
 
 #include <mixtrain/data/annotation.hpp>
 #include <mixtrain/data/geometry.hpp>
@@ -82,6 +87,10 @@ struct pipeline_stats {
   double consumer_wait_s = 0;  // time the trainer spent waiting in next()
   std::int64_t samples = 0;
   std::int64_t skipped = 0;
+  // High-water marks of what the budget formula accounts for.
+  int peak_decoding = 0;                 // samples being produced at once
+  std::int64_t peak_queued_batches = 0;  // batches in the window (excluding the trainer's)
+  std::size_t peak_accounted_bytes = 0;  // cache + (queued + 1) * batch + decoding * transient
 };
 
 // Any sample source: fills a slot for a request; throws data_error on bad input.
@@ -104,7 +113,12 @@ class batch_pipeline {
     if (options_.prefetch_batches < 1) throw std::invalid_argument("--prefetch_batches must be at least 1");
     if (dataset_size_ == 0) throw std::invalid_argument("the data pipeline needs at least one sample");
     plan_memory();
-    for (int i = 0; i < options_.num_workers; ++i) workers_.emplace_back([this] { work(); });
+    try {
+      for (int i = 0; i < concurrent_decodes_; ++i) workers_.emplace_back([this] { work(); });
+    } catch (...) {
+      stop();  // the threads already started must be joined before unwinding
+      throw;
+    }
   }
 
   batch_pipeline(const batch_pipeline&) = delete;
@@ -120,6 +134,7 @@ class batch_pipeline {
     }
     work_ready_.notify_all();
     batch_ready_.notify_all();
+    std::lock_guard join_lock(join_mutex_);
     for (auto& worker : workers_)
       if (worker.joinable()) worker.join();
   }
@@ -127,7 +142,14 @@ class batch_pipeline {
   [[nodiscard]] std::int64_t batches_per_epoch() const {
     return static_cast<std::int64_t>((dataset_size_ + options_.batch_size - 1) / options_.batch_size);
   }
+  // Samples produced at once; also the number of worker threads started.
   [[nodiscard]] int concurrent_decodes() const { return concurrent_decodes_; }
+  [[nodiscard]] int worker_count() const { return static_cast<int>(workers_.size()); }
+  // What the budget formula allows for: cache + (prefetch + 1) * batch + decodes * transient.
+  [[nodiscard]] std::size_t planned_bytes() const {
+    return producer_.resident_bytes_limit() + (static_cast<std::size_t>(options_.prefetch_batches) + 1) * batch_bytes_ +
+           static_cast<std::size_t>(concurrent_decodes_) * producer_.transient_bytes_per_sample();
+  }
   [[nodiscard]] std::size_t batch_bytes() const { return batch_bytes_; }
   [[nodiscard]] const pipeline_options& options() const { return options_; }
   [[nodiscard]] pipeline_stats stats() const {
@@ -135,9 +157,41 @@ class batch_pipeline {
     return stats_;
   }
 
+  // How the byte budget splits: one batch's bytes, and how many samples may
+  // be produced at once (never more than --num_workers, nor than the window
+  // of prefetch_batches * batch_size samples can use). Throws with what to
+  // change when not even one sample fits.
+  struct memory_plan {
+    std::size_t batch_bytes = 0;
+    int concurrent_decodes = 1;
+  };
+
+  static memory_plan plan_for(const pipeline_options& options, int num_landmarks, const sample_producer& producer) {
+    const auto pixels = static_cast<std::size_t>(options.input.width) * static_cast<std::size_t>(options.input.height);
+    const auto b = static_cast<std::size_t>(options.batch_size);
+    const auto l = static_cast<std::size_t>(num_landmarks);
+    memory_plan plan;
+    plan.batch_bytes = b * (pixels + l * 3 * sizeof(float) + sizeof(std::size_t) + sizeof(affine));
+    const auto fixed =
+        producer.resident_bytes_limit() + (static_cast<std::size_t>(options.prefetch_batches) + 1) * plan.batch_bytes;
+    const auto transient = std::max<std::size_t>(producer.transient_bytes_per_sample(), 1);
+    if (fixed + transient > options.memory_budget_bytes) {
+      throw std::invalid_argument(
+          "--memory_budget_mb " + std::to_string(options.memory_budget_bytes >> 20) + " is too small: " +
+          std::to_string(options.prefetch_batches + 1) + " batches take " + std::to_string(fixed >> 20) +
+          " MiB (cache included) and decoding one sample needs up to " + std::to_string((transient + (1 << 20) - 1) >> 20) +
+          " MiB; raise the budget or lower --prefetch_batches, --batch_size or --cache_mb");
+    }
+    const auto window = static_cast<std::size_t>(options.prefetch_batches) * b;
+    plan.concurrent_decodes = static_cast<int>(std::min({static_cast<std::size_t>(std::max(options.num_workers, 1)), window,
+                                                         (options.memory_budget_bytes - fixed) / transient}));
+    return plan;
+  }
+
   // The epoch's sample order: a permutation that depends only on (seed, epoch).
   [[nodiscard]] std::vector<std::size_t> epoch_order(std::uint64_t epoch) const {
-    auto order = ranges::views::iota(std::size_t{0}, dataset_size_) | ranges::to<std::vector>();
+    std::vector<std::size_t> order(dataset_size_);
+    ranges::copy(ranges::views::iota(std::size_t{0}, dataset_size_), order.begin());
     if (options_.shuffle) {
       std::mt19937_64 engine(options_.seed * 0x9E3779B97F4A7C15ULL + epoch + 1);
       order |= ranges::actions::shuffle(engine);
@@ -197,21 +251,9 @@ class batch_pipeline {
   };
 
   void plan_memory() {
-    const auto pixels = static_cast<std::size_t>(options_.input.width) * options_.input.height;
-    const auto b = static_cast<std::size_t>(options_.batch_size);
-    const auto l = static_cast<std::size_t>(num_landmarks_);
-    batch_bytes_ = b * (pixels + l * 3 * sizeof(float) + sizeof(std::size_t) + sizeof(affine));
-    const auto fixed = producer_.resident_bytes_limit() + (static_cast<std::size_t>(options_.prefetch_batches) + 1) * batch_bytes_;
-    const auto transient = std::max<std::size_t>(producer_.transient_bytes_per_sample(), 1);
-    if (fixed + transient > options_.memory_budget_bytes) {
-      throw std::invalid_argument(
-          "--memory_budget_mb " + std::to_string(options_.memory_budget_bytes >> 20) + " is too small: " +
-          std::to_string(options_.prefetch_batches + 1) + " batches take " + std::to_string(fixed >> 20) +
-          " MiB (cache included) and decoding one sample needs up to " + std::to_string((transient + (1 << 20) - 1) >> 20) +
-          " MiB; raise the budget or lower --prefetch_batches, --batch_size or --cache_mb");
-    }
-    concurrent_decodes_ = static_cast<int>(std::min<std::size_t>(
-        static_cast<std::size_t>(options_.num_workers), (options_.memory_budget_bytes - fixed) / transient));
+    const auto plan = plan_for(options_, num_landmarks_, producer_);
+    batch_bytes_ = plan.batch_bytes;
+    concurrent_decodes_ = plan.concurrent_decodes;
   }
 
   // Caller holds the lock.
@@ -236,12 +278,27 @@ class batch_pipeline {
       b.pixels.resize(n * static_cast<std::size_t>(b.height) * static_cast<std::size_t>(b.width));
       b.landmarks.resize(n * static_cast<std::size_t>(num_landmarks_) * 2);
       b.present.resize(n * static_cast<std::size_t>(num_landmarks_));
-      b.dataset_indices.assign(order_.begin() + static_cast<std::ptrdiff_t>(first),
-                               order_.begin() + static_cast<std::ptrdiff_t>(first + n));
+      b.dataset_indices = order_ | ranges::views::slice(first, first + n) | ranges::to<std::vector>();
       b.input_from_original.resize(n);
       entry->remaining = b.size;
     }
     return *entry;
+  }
+
+  // Caller holds the lock.
+  void note_peaks() {
+    stats_.peak_decoding = std::max(stats_.peak_decoding, decoding_);
+    const auto queued = static_cast<std::int64_t>(slots_.size());
+    stats_.peak_queued_batches = std::max(stats_.peak_queued_batches, queued);
+    const auto accounted = producer_.resident_bytes_limit() + static_cast<std::size_t>(queued + 1) * batch_bytes_ +
+                           static_cast<std::size_t>(decoding_) * producer_.transient_bytes_per_sample();
+    stats_.peak_accounted_bytes = std::max(stats_.peak_accounted_bytes, accounted);
+  }
+
+  void fail(std::exception_ptr failure) {  // caller holds the lock
+    if (!error_) error_ = std::move(failure);
+    batch_ready_.notify_all();
+    work_ready_.notify_all();
   }
 
   void work() {
@@ -251,10 +308,18 @@ class batch_pipeline {
       if (stopping_) return;
       const std::size_t position = next_sample_++;
       const auto batch_index = static_cast<std::int64_t>(position / static_cast<std::size_t>(options_.batch_size));
-      slot& target = slot_for(batch_index);
+      slot* target_ptr = nullptr;
+      try {
+        target_ptr = &slot_for(batch_index);
+      } catch (...) {  // allocation failure: fatal, but never a hang
+        fail(std::current_exception());
+        continue;
+      }
+      slot& target = *target_ptr;
       const auto in_batch = position % static_cast<std::size_t>(options_.batch_size);
       const sample_request request{target.data.dataset_indices[in_batch], epoch_};
       ++decoding_;
+      note_peaks();
       lock.unlock();
 
       auto& b = target.data;
@@ -268,7 +333,11 @@ class batch_pipeline {
         producer_.produce(request, out);
       } catch (const data_error& e) {
         if (options_.skip_bad_samples) {
-          skipped = e.what();
+          try {
+            skipped = e.what();
+          } catch (...) {
+            skipped = "(message lost)";
+          }
           std::fill(out.present, out.present + l, 0.0f);  // contributes nothing to loss or metrics
         } else {
           failure = std::current_exception();
@@ -279,9 +348,12 @@ class batch_pipeline {
 
       lock.lock();
       --decoding_;
-      if (failure && !error_) error_ = failure;
+      if (failure) {
+        fail(failure);
+        continue;
+      }
       if (!skipped.empty()) target.data.skipped.push_back(std::move(skipped));
-      if (--target.remaining == 0 || failure) batch_ready_.notify_all();
+      if (--target.remaining == 0) batch_ready_.notify_all();
       work_ready_.notify_all();
     }
   }
@@ -294,6 +366,7 @@ class batch_pipeline {
   int concurrent_decodes_ = 1;
 
   mutable std::mutex mutex_;
+  std::mutex join_mutex_;
   std::condition_variable work_ready_;
   std::condition_variable batch_ready_;
   bool stopping_ = false;

@@ -1,0 +1,159 @@
+#pragma once
+// --num_workers auto: measure, do not guess. Runs the real sample producer
+// through the real pipeline (same batch size, window and byte budget) for a
+// short, bounded time at each candidate worker count, and returns the
+// smallest count whose images/s is within `tolerance` of the best measured.
+//
+// Each candidate decodes samples the previous candidates did not touch (the
+// trial walks on through the dataset), so a decoded-image cache cannot make a
+// later candidate look faster; when the dataset runs out, the search stops if
+// a cache is on and wraps around if not.
+// The pipeline is measured alone: on a CPU-only machine the training step
+// competes for the same cores, so the count chosen here is an upper bound of
+// what helps there.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/core.h>
+
+#include <mixtrain/data/batch_pipeline.hpp>
+
+namespace mixtrain::data {
+
+struct worker_search {
+  int max_workers = 0;              // 0: twice the hardware threads, at most 16
+  double seconds_per_trial = 1.5;   // timed part of one candidate (after its first batch)
+  double total_seconds = 15;        // no new candidate starts after this much time
+  double tolerance = 0.05;          // counts within this fraction of the best are as good
+  std::ostream* log = nullptr;      // one line with the measurements and the choice
+};
+
+struct worker_trial {
+  int workers = 0;
+  double images_per_s = 0;
+  std::int64_t images = 0;
+  double seconds = 0;
+};
+
+struct worker_choice {
+  int workers = 1;
+  std::vector<worker_trial> trials;
+  std::string note;  // why the search stopped early, if it did
+};
+
+namespace detail {
+
+// Serves dataset indices offset + i (mod size) of the real producer and counts them.
+class offset_producer final : public sample_producer {
+ public:
+  offset_producer(sample_producer& inner, std::size_t offset, std::size_t dataset_size)
+      : inner_(inner), offset_(offset), size_(dataset_size) {}
+  void produce(const sample_request& request, const sample_slot& slot) override {
+    ++produced_;
+    inner_.produce({(offset_ + request.dataset_index) % size_, request.epoch}, slot);
+  }
+  [[nodiscard]] std::size_t transient_bytes_per_sample() const override { return inner_.transient_bytes_per_sample(); }
+  [[nodiscard]] std::size_t resident_bytes_limit() const override { return inner_.resident_bytes_limit(); }
+  [[nodiscard]] std::size_t produced() const { return produced_.load(); }
+
+ private:
+  sample_producer& inner_;
+  std::size_t offset_;
+  std::size_t size_;
+  std::atomic<std::size_t> produced_{0};
+};
+
+inline std::vector<int> worker_candidates(int largest) {
+  std::vector<int> out;
+  for (int n : {1, 2, 3, 4, 6, 8, 12, 16})
+    if (n <= largest) out.push_back(n);
+  if (out.empty() || out.back() != largest) out.push_back(largest);
+  return out;
+}
+
+}  // namespace detail
+
+inline worker_choice measure_worker_counts(std::size_t dataset_size, int num_landmarks, pipeline_options options,
+                                           sample_producer& producer, const worker_search& search = {}) {
+  using clock = std::chrono::steady_clock;
+  const auto started = clock::now();
+  const int hardware = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int largest = search.max_workers > 0 ? search.max_workers : std::min(16, 2 * hardware);
+  // More workers than the budget or the window lets decode at once would only idle.
+  options.num_workers = largest;
+  largest = std::min(largest, batch_pipeline::plan_for(options, num_landmarks, producer).concurrent_decodes);
+  options.shuffle = false;
+  options.skip_bad_samples = true;  // a bad file is reported by the real run, not by the measurement
+
+  worker_choice choice;
+  std::size_t offset = 0;
+  int worse_in_a_row = 0;
+  double best = 0;
+  for (const int workers : detail::worker_candidates(largest)) {
+    if (std::chrono::duration<double>(clock::now() - started).count() > search.total_seconds) {
+      choice.note = "time limit reached";
+      break;
+    }
+    if (offset >= dataset_size) {
+      if (producer.resident_bytes_limit() > 0) {  // samples seen again would come from the cache
+        choice.note = "dataset exhausted";
+        break;
+      }
+      offset %= dataset_size;  // no cache: decoding a sample again costs the same
+    }
+    detail::offset_producer fresh(producer, offset, dataset_size);
+    options.num_workers = workers;
+    worker_trial trial;
+    trial.workers = workers;
+    {
+      const auto trial_size = producer.resident_bytes_limit() > 0 ? dataset_size - offset : dataset_size;
+      batch_pipeline pipeline(trial_size, num_landmarks, options, fresh);
+      pipeline.start_epoch(0x5eed0000ULL + static_cast<std::uint64_t>(workers));
+      if (!pipeline.next()) break;  // the first batch includes thread start-up: not timed
+      const auto timed_from = clock::now();
+      while (auto b = pipeline.next()) {
+        trial.images += b->size;
+        trial.seconds = std::chrono::duration<double>(clock::now() - timed_from).count();
+        if (trial.seconds >= search.seconds_per_trial) break;
+      }
+      pipeline.stop();
+    }
+    offset += fresh.produced();
+    if (trial.images == 0 || trial.seconds <= 0) break;  // too few samples left to measure
+    trial.images_per_s = static_cast<double>(trial.images) / trial.seconds;
+    choice.trials.push_back(trial);
+    worse_in_a_row = trial.images_per_s > best * (1 + search.tolerance) ? 0 : worse_in_a_row + 1;
+    best = std::max(best, trial.images_per_s);
+    if (worse_in_a_row >= 2) break;  // two counts in a row without a real gain: the curve is flat
+  }
+  for (const auto& t : choice.trials)
+    if (t.images_per_s >= best * (1 - search.tolerance)) {
+      choice.workers = t.workers;
+      break;
+    }
+  if (search.log) {
+    std::string line = "num_workers auto:";
+    for (const auto& t : choice.trials) line += fmt::format(" {} -> {:.1f} img/s;", t.workers, t.images_per_s);
+    line += fmt::format(" chose {} ({:.1f} s{}{})\n", choice.workers,
+                        std::chrono::duration<double>(clock::now() - started).count(), choice.note.empty() ? "" : ", ",
+                        choice.note);
+    *search.log << line << std::flush;
+  }
+  return choice;
+}
+
+// The worker count to use for this producer and these options, measured.
+// Options are the pipeline's (batch size, window, budget); their num_workers
+// is ignored.
+inline int choose_num_workers(std::size_t dataset_size, int num_landmarks, const pipeline_options& options,
+                              sample_producer& producer, const worker_search& search = {}) {
+  return measure_worker_counts(dataset_size, num_landmarks, options, producer, search).workers;
+}
+
+}  // namespace mixtrain::data
