@@ -10,3 +10,11 @@
 #include <mixtrain/loss/heatmap_mse.hpp>
 #include <mixtrain/model/compact_unet.hpp>
 #include <mixtrain/optim/adamw.hpp>
+#include <mixtrain/policy/accumulate.hpp>
+#include <mixtrain/policy/amp.hpp>
+#include <mixtrain/policy/channels_last.hpp>
+#include <mixtrain/policy/checkpoint.hpp>
+#include <mixtrain/policy/early_stopping.hpp>
+#include <mixtrain/policy/ema.hpp>
+#include <mixtrain/policy/grad_clip.hpp>
+#include <mixtrain/policy/lr_schedule.hpp>

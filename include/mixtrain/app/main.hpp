@@ -154,6 +154,9 @@ int run_recipe(int argc, char** argv) {
   cli.add_option("--resume", run.resume, "checkpoint to continue a run from")->check(CLI::ExistingFile);
   cli.add_flag("--skip_bad_samples", run.skip_bad_samples, "count and skip unreadable samples instead of stopping");
   cli.add_option("--device", run.device, "cpu, or cuda when LibTorch has it");
+  cli.add_option("--init_from", run.init_from, "start a new run from another run's weights only (fresh optimizer and counters)")
+      ->check(CLI::ExistingFile);
+  cli.add_option("--init_strict", run.init_strict, "with --init_from: every tensor must match by name and shape");
 
   // Policies register the flags of the numbers they own.
   t.emit(event::add_flags, cli);
@@ -320,6 +323,10 @@ int run_recipe(int argc, char** argv) {
     return 0;
   }
   if (t.ctx().stop_requested) std::cout << "stopped: " << t.ctx().stop_reason << "\n";
+  if (t.ctx().batch_in_epoch > 0) {
+    std::cout << "interrupted mid-epoch; continue with --resume on the recovery checkpoint\n";
+    return 0;
+  }
   if (result.epochs_run > 0) {
     auto metrics = app::metrics_json(result.validation.errors, result.validation.baseline_errors, landmarks, "valid");
     metrics["epochs_run"] = t.ctx().epoch;

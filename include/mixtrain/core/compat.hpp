@@ -41,8 +41,10 @@ class autocast_scope {
  public:
   autocast_scope(torch::DeviceType device, torch::ScalarType dtype, bool enabled = true)
       : device_(device), was_enabled_(autocast_enabled(device)), previous_dtype_(autocast_dtype(device)) {
-    set_autocast_enabled(device_, enabled);
+    // dtype first: it may throw (unsupported on this device), and then no
+    // state has changed yet for a destructor-less exit to leak.
     set_autocast_dtype(device_, dtype);
+    set_autocast_enabled(device_, enabled);
     at::autocast::increment_nesting();
   }
   // Movable so that a policy can return its scope; only the last owner exits.
@@ -65,6 +67,18 @@ class autocast_scope {
   torch::ScalarType previous_dtype_;
   bool active_ = true;
 };
+
+// Whether autocast can run `dtype` on `device`: LibTorch before 2.4 has CPU
+// autocast for bfloat16 only, and throws when asked for float16.
+inline bool autocast_supports(torch::DeviceType device, torch::ScalarType dtype) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  (void)device;
+  (void)dtype;
+  return true;
+#else
+  return device != torch::kCPU || dtype == torch::kBFloat16;
+#endif
+}
 
 // True when this LibTorch has CUDA and a device is visible.
 inline bool cuda_usable() { return torch::cuda::is_available(); }

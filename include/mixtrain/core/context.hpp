@@ -6,6 +6,7 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <string>
 
 #include <torch/torch.h>
@@ -40,6 +41,9 @@ struct context {
 
   // Implemented by the trainer: write a full checkpoint (atomically) to a path.
   std::function<void(const std::filesystem::path&)> write_checkpoint;
+  // Implemented by the trainer: a deep copy of the model (same module type,
+  // device and memory layout), e.g. for an EMA shadow.
+  std::function<std::shared_ptr<torch::nn::Module>()> copy_model;
 
   void request_stop(std::string reason) {
     stop_requested = true;

@@ -21,8 +21,9 @@ namespace hana = boost::hana;
 // Exclusive kinds: a recipe holds at most one policy of each.
 enum class policy_kind { amp, ema, channels_last, accumulate, early_stopping, lr_schedule, grad_clip, checkpoint, other };
 
+// (Named policy_spec because mixtrain::policy is the namespace of the policies.)
 template <class P>
-concept policy = requires {
+concept policy_spec = requires {
   { P::kind } -> std::convertible_to<policy_kind>;
   { P::name } -> std::convertible_to<std::string_view>;
 } && std::default_initializable<P>;
@@ -63,12 +64,12 @@ template <class T>
 concept fit_block = requires { typename T::is_fit; };
 
 template <class T>
-inline constexpr bool is_extra = policy<T> || heatmap::decoder_spec<T> || fit_block<T>;
+inline constexpr bool is_extra = policy_spec<T> || heatmap::decoder_spec<T> || fit_block<T>;
 
 template <policy_kind K, class... Extras>
 constexpr int count_kind() {
   return (0 + ... + [] {
-    if constexpr (policy<Extras>) return Extras::kind == K ? 1 : 0;
+    if constexpr (policy_spec<Extras>) return Extras::kind == K ? 1 : 0;
     else return 0;
   }());
 }
@@ -91,8 +92,8 @@ constexpr auto filter_types() {
   });
 }
 
-template <class T> struct is_policy_t : std::bool_constant<policy<T>> {};
-template <class T> struct is_decoder_t : std::bool_constant<heatmap::decoder_spec<T> && !policy<T>> {};
+template <class T> struct is_policy_t : std::bool_constant<policy_spec<T>> {};
+template <class T> struct is_decoder_t : std::bool_constant<heatmap::decoder_spec<T> && !policy_spec<T>> {};
 template <class T> struct is_fit_t : std::bool_constant<fit_block<T>> {};
 
 template <class TypeTuple>

@@ -29,8 +29,10 @@
 #include <mixtrain/data/aariz.hpp>
 #include <mixtrain/data/aariz_reader.hpp>
 #include <mixtrain/data/batch_pipeline.hpp>
+#include <mixtrain/data/worker_count.hpp>
 #include <mixtrain/heatmap/render.hpp>
 #include <mixtrain/io/checkpoint.hpp>
+#include <mixtrain/io/state_dict.hpp>
 #include <mixtrain/metric/landmark_metrics.hpp>
 
 namespace mixtrain {
@@ -44,6 +46,10 @@ struct run_settings {
   std::string recipe_name = "recipe";
   bool skip_bad_samples = false;
   std::string device = "cpu";
+  // A new run from another run's weights (nothing else); strict: every
+  // tensor must match by name and shape.
+  std::filesystem::path init_from;
+  bool init_strict = true;
 };
 
 // Predictions and errors of one pass over a split.
@@ -53,6 +59,17 @@ struct evaluation {
   std::vector<std::vector<data::point>> predictions;  // per image, original pixels
   double seconds = 0;
 };
+
+namespace detail {
+// hana::basic_tuple inherits its elements (empty-base optimisation), so stateless
+// policies take no bytes; hana::tuple holds them as a member, one byte at least.
+template <class Tuple>
+struct stored_policies;
+template <class... Policies>
+struct stored_policies<hana::tuple<Policies...>> {
+  using type = hana::basic_tuple<Policies...>;
+};
+}  // namespace detail
 
 template <class Recipe>
 class trainer {
@@ -64,7 +81,7 @@ class trainer {
   using loss_type = typename Recipe::loss;
   using optimizer_spec = typename Recipe::optimizer;
   using optimizer_type = typename optimizer_spec::optimizer_type;
-  using policy_tuple = typename Recipe::policies;
+  using policy_tuple = typename detail::stored_policies<typename Recipe::policies>::type;
   using decoder = typename Recipe::decoder;
   static constexpr std::size_t policy_count = decltype(hana::length(policy_tuple{}))::value;
 
@@ -73,7 +90,7 @@ class trainer {
   optimizer_spec optimizer_settings;
   [[no_unique_address]] loss_type loss;
   [[no_unique_address]] policy_tuple policies;
-  run_settings run{Recipe::fit_defaults, {}, {}, {}, "recipe", false, "cpu"};
+  run_settings run{Recipe::fit_defaults, {}, {}, {}, "recipe", false, "cpu", {}, true};
 
   // Raises one event on every policy that implements it, in recipe order.
   template <class Event, class... Args>
@@ -107,6 +124,27 @@ class trainer {
     ctx_->epochs = run.fit.epochs;
     ctx_->output_dir = run.output_dir;
     ctx_->write_checkpoint = [this](const std::filesystem::path& path) { save_checkpoint(path); };
+    ctx_->copy_model = [this] { return copy_model(); };
+    emit(event::on_model_ready, *ctx_);
+  }
+
+  // A deep copy of the model: clone() where the module supports it, else a
+  // fresh module of the same type given copies of every tensor (clone keeps
+  // the memory format, so a channels-last model copies as channels-last).
+  [[nodiscard]] std::shared_ptr<torch::nn::Module> copy_model() {
+    using impl = typename module_type::ContainedType;
+    if constexpr (std::is_base_of_v<torch::nn::Cloneable<impl>, impl>) {
+      return (*model_)->clone();
+    } else {
+      auto fresh = model_spec::build({static_cast<std::int64_t>(landmarks_.size()), 1});
+      torch::NoGradGuard no_grad;
+      auto source = (*model_)->named_parameters(true);
+      for (auto& p : fresh->named_parameters(true)) p.value().set_data(source[p.key()].detach().clone());
+      auto source_buffers = (*model_)->named_buffers(true);
+      for (auto& b : fresh->named_buffers(true)) b.value().set_data(source_buffers[b.key()].detach().clone());
+      fresh->train((*model_)->is_training());
+      return fresh.ptr();
+    }
   }
 
   [[nodiscard]] module_type& model() { return *model_; }
@@ -201,6 +239,7 @@ class trainer {
     scaled.backward();
     ++c.micro_step;
     if (window_ends) {
+      emit(event::unscale_gradients, c);
       if (emit_all_agree(c)) {
         optimizer_->step();
         ++c.global_step;
@@ -211,6 +250,19 @@ class trainer {
       optimizer_->zero_grad();
     }
     return c.loss_value;
+  }
+
+  // Where micro-batch `batch_in_epoch` falls in its accumulation window:
+  // windows restart each epoch and the last one may be shorter.
+  struct window_position {
+    std::int64_t length = 1;  // micro-batches in this window (the loss divisor)
+    bool ends = true;         // the optimizer steps after this micro-batch
+  };
+  [[nodiscard]] static window_position window_at(std::int64_t batch_in_epoch, std::int64_t batches_per_epoch,
+                                                 std::int64_t steps) {
+    const auto start = (batch_in_epoch / steps) * steps;
+    const auto length = std::min(steps, batches_per_epoch - start);
+    return {length, batch_in_epoch + 1 == start + length};
   }
 
   // Micro-batches per optimizer update, from an accumulate policy if present.
@@ -362,6 +414,48 @@ class trainer {
     read_policy_states(archive);
   }
 
+  // The weights a new run starts from: run.init_from, else a policy's
+  // `init_from` (the checkpoint policy registers --init_from and --init_strict).
+  struct weights_source {
+    std::filesystem::path path;
+    bool strict = true;
+  };
+  [[nodiscard]] weights_source initial_weights() const {
+    weights_source source{run.init_from, run.init_strict};
+    hana::for_each(policies, [&](const auto& p) {
+      if constexpr (requires { std::filesystem::path(p.init_from); bool(p.init_strict); })
+        if (source.path.empty()) source = {p.init_from, p.init_strict};
+    });
+    return source;
+  }
+
+  // Loads only model weights from a mixtrain checkpoint or a torch.save()
+  // tensor file, matching by name. Strict: throws, loading nothing, and lists
+  // every missing, unexpected and mis-shaped tensor; otherwise loads what
+  // matches and returns the same report.
+  io::load_report load_weights(const std::filesystem::path& path, bool strict = true) {
+    if (!std::filesystem::exists(path)) throw std::runtime_error(path.string() + ": weights file does not exist");
+    io::tensor_map tensors;
+    bool is_checkpoint = false;
+    try {
+      torch::serialize::InputArchive archive;
+      archive.load_from(path.string());
+      torch::serialize::InputArchive model_archive;
+      if (archive.try_read("model", model_archive)) {
+        flatten_archive(model_archive, "", tensors);
+        is_checkpoint = true;
+      }
+    } catch (const std::exception&) {
+      // not a checkpoint archive: try a tensor file below
+    }
+    if (!is_checkpoint) tensors = io::load_tensor_file(path);
+    try {
+      return io::load_state_dict(*model_->ptr(), tensors, {.strict = strict, .rename = {}});
+    } catch (const std::runtime_error& e) {
+      throw std::runtime_error(path.string() + ": " + e.what());
+    }
+  }
+
   // --- the fit loop -------------------------------------------------------------
   struct fit_result {
     evaluation validation;
@@ -375,7 +469,13 @@ class trainer {
     data::aariz_samples<typename data_spec::augmentations_type> samples(
         train, data.config.image_size, data.augmentations, true, run.fit.seed,
         static_cast<std::size_t>(run.fit.cache_mb) << 20);
-    data::batch_pipeline pipeline(train.images.size(), static_cast<int>(landmarks_.size()), pipeline_options(true), samples);
+    auto train_options = pipeline_options(true);
+    if (run.fit.num_workers == 0) {  // --num_workers auto: measure the real producer, then keep the count
+      run.fit.num_workers = data::choose_num_workers(train.images.size(), static_cast<int>(landmarks_.size()),
+                                                     train_options, samples, {.log = c.log});
+      train_options.num_workers = run.fit.num_workers;
+    }
+    data::batch_pipeline pipeline(train.images.size(), static_cast<int>(landmarks_.size()), train_options, samples);
     c.batches_per_epoch = pipeline.batches_per_epoch();
     const auto window = accumulation_steps();
     c.updates_per_epoch = (c.batches_per_epoch + window - 1) / window;
@@ -389,6 +489,12 @@ class trainer {
       csv << "epoch,train_loss,val_mre_mm,val_sd_mm,val_sdr_2mm,val_sdr_2_5mm,val_sdr_3mm,val_sdr_4mm,lr,images_per_s,"
              "data_wait_fraction,epoch_s\n";
 
+    if (const auto init = initial_weights(); !init.path.empty()) {
+      if (resuming || c.global_step > 0)
+        throw std::runtime_error("--init_from starts a new run from weights; it cannot be combined with --resume");
+      const auto report = load_weights(init.path, init.strict);
+      *c.log << "initialised from " << init.path.string() << ": " << report.describe() << "\n";
+    }
     emit(event::on_fit_begin, c);
     (*model_)->train();
     optimizer_->zero_grad();
@@ -402,9 +508,9 @@ class trainer {
       std::int64_t loss_count = 0, images = 0;
       while (auto b = pipeline.next()) {
         for (const auto& message : b->skipped) *c.log << "warning: skipped bad sample: " << message << "\n";
-        const auto window_start = (c.batch_in_epoch / window) * window;
-        c.window_length = std::min(window, c.batches_per_epoch - window_start);
-        const bool window_ends = c.batch_in_epoch + 1 == window_start + c.window_length;
+        const auto position = window_at(c.batch_in_epoch, c.batches_per_epoch, window);
+        c.window_length = position.length;
+        const bool window_ends = position.ends;
         images += b->size;
         loss_sum += train_micro_batch(to_device(*b), window_ends);
         ++loss_count;
@@ -414,7 +520,12 @@ class trainer {
       const bool epoch_complete = c.batch_in_epoch >= c.batches_per_epoch;
       const double train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_started).count();
       const double waited = pipeline.stats().consumer_wait_s - wait_before;
-      if (!epoch_complete) break;  // interrupted mid-epoch: a policy wrote the recovery checkpoint
+      if (!epoch_complete) {
+        // Stopped at a window boundary mid-epoch; the counters point at the
+        // next micro-batch, so a checkpoint written now resumes exactly there.
+        emit(event::on_interrupt, c);
+        break;
+      }
       c.batch_in_epoch = 0;
 
       result.validation = evaluate(valid, &baseline);
@@ -467,9 +578,10 @@ class trainer {
 
  private:
   static torch::Tensor forward_with(torch::nn::Module& chosen, module_type& own, const torch::Tensor& input) {
-    // The evaluation module is the model itself or a copy of the same type (EMA).
+    // The evaluation module is the model itself or a copy of the same type
+    // (EMA); dynamic_cast because Cloneable modules derive virtually from Module.
     if (&chosen == own.ptr().get()) return own->forward(input);
-    return static_cast<typename module_type::ContainedType&>(chosen).forward(input);
+    return dynamic_cast<typename module_type::ContainedType&>(chosen).forward(input);
   }
 
   void read_policy_states(torch::serialize::InputArchive& archive) {
@@ -483,6 +595,19 @@ class trainer {
   }
 
   static std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+  // Module::save nests one archive per submodule; this yields dotted names.
+  static void flatten_archive(torch::serialize::InputArchive& archive, const std::string& prefix, io::tensor_map& out) {
+    for (const auto& key : archive.keys()) {
+      c10::IValue value;
+      if (archive.try_read(key, value) && value.isTensor()) {
+        out.emplace(prefix + key, value.toTensor());
+        continue;
+      }
+      torch::serialize::InputArchive child;
+      if (archive.try_read(key, child)) flatten_archive(child, prefix + key + ".", out);
+    }
+  }
 
   data::landmark_set landmarks_;
   std::optional<module_type> model_;

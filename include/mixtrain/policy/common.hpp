@@ -1,0 +1,63 @@
+#pragma once
+// Shared by the policies: the monitored validation metric (early stopping,
+// best checkpoints, plateau schedule) and flag validators with plain messages.
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+
+#include <mixtrain/core/context.hpp>
+
+namespace mixtrain::policy {
+
+enum class metric_mode { min, max };
+
+// A metric name that fits a structural template argument (e.g. "val_mre").
+inline constexpr std::size_t metric_name_size = 32;
+
+constexpr bool valid_metric_name(const char (&name)[metric_name_size]) {
+  return name[0] != '\0' && name[metric_name_size - 1] == '\0';
+}
+
+inline std::string_view mode_name(metric_mode mode) { return mode == metric_mode::min ? "min" : "max"; }
+
+// The worst possible value, so the first real one always improves on it.
+inline double worst_value(metric_mode mode) {
+  return mode == metric_mode::min ? std::numeric_limits<double>::infinity() : -std::numeric_limits<double>::infinity();
+}
+
+// Strictly better by more than `min_delta` (Lightning's EarlyStopping rule).
+inline bool improves(double value, double best, metric_mode mode, double min_delta = 0) {
+  return mode == metric_mode::min ? value < best - min_delta : value > best + min_delta;
+}
+
+// The metric's latest value; a name that validation does not produce is a
+// configuration error, so it names what exists.
+inline double monitored_value(const context& ctx, std::string_view metric, std::string_view who) {
+  const auto it = ctx.metrics.find(std::string(metric));
+  if (it != ctx.metrics.end()) return it->second;
+  std::string known;
+  for (const auto& [name, value] : ctx.metrics) known += (known.empty() ? "" : ", ") + name;
+  throw std::runtime_error(std::string(who) + " monitors '" + std::string(metric) +
+                           "', which validation does not report (it reports: " + known + ")");
+}
+
+// A flag value of at least `minimum` (CLI11's own range checks print the
+// type's whole range in their messages).
+inline CLI::Validator at_least(double minimum) {
+  return CLI::Validator(
+      [minimum](std::string& value) -> std::string {
+        try {
+          return std::stod(value) >= minimum ? "" : fmt::format("must be at least {}, got {}", minimum, value);
+        } catch (...) {
+          return "must be a number, got '" + value + "'";
+        }
+      },
+      fmt::format(">= {}", minimum));
+}
+
+}  // namespace mixtrain::policy

@@ -1,0 +1,25 @@
+// The seed's experiment: HRNet-W32 on Aariz at 1024x1024 with bf16 autocast
+// available (--mixed_precision), channels-last, EMA, 4-step accumulation of batches of 2, warmup + cosine,
+// early stopping and checkpoints every 5 epochs. The landmark count comes from
+// the data (--dataset_path) or, for describe, --num_landmarks.
+#include <mixtrain/mixtrain.hpp>
+
+namespace mt = mixtrain;
+
+using recipe = mt::recipe<
+    mt::model::hrnet<mt::model::hrnet_w32>,
+    mt::data::aariz<{.image_size = {1024, 1024}, .heatmap_sigma = 2.0},
+                    mt::augment::affine<{.rotate_deg = 10, .scale = {0.9, 1.1}, .shift_fraction = 0.05}>,
+                    mt::augment::intensity<{}>>,
+    mt::loss::heatmap_mse,
+    mt::optim::adamw<{.lr = 3e-4, .weight_decay = 1e-4}>,
+    mt::policy::amp<mt::bf16, {.enabled = false}>,  // measured slower on this CPU; --mixed_precision enables
+    mt::policy::channels_last,
+    mt::policy::ema<{.decay = 0.9998}>,
+    mt::policy::accumulate<{.steps = 4}>,
+    mt::policy::warmup_cosine<{.warmup_epochs = 10}>,
+    mt::policy::early_stopping<{.patience = 20}>,
+    mt::policy::checkpoint<{.every_epochs = 5}>,
+    mt::fit<{.epochs = 200, .batch_size = 2, .num_workers = 2, .cache_mb = 2048}>>;
+
+int main(int argc, char** argv) { return mt::main<recipe>(argc, argv); }

@@ -1,0 +1,469 @@
+// Policies one at a time, driven through the trainer's building blocks
+// (build, train_micro_batch, emit) on tiny models and hand-made batches.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <limits>
+#include <numbers>
+#include <sstream>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include <mixtrain/core/compat.hpp>
+#include <mixtrain/policy/amp.hpp>
+#include <mixtrain/policy/channels_last.hpp>
+#include <mixtrain/policy/early_stopping.hpp>
+#include <mixtrain/policy/ema.hpp>
+#include <mixtrain/policy/grad_clip.hpp>
+#include <mixtrain/policy/lr_schedule.hpp>
+
+#include "policy_test_support.hpp"
+
+namespace mt = mixtrain;
+namespace hana = boost::hana;
+namespace ev = mixtrain::event;
+using namespace policy_test;
+
+namespace {
+
+// Records gradients as the optimizer would see them, and can poison the loss.
+struct grad_probe {
+  static constexpr mt::policy_kind kind = mt::policy_kind::other;
+  static constexpr std::string_view name = "grad_probe";
+  bool poison_next = false;
+  std::vector<torch::Tensor> grads;
+  int skipped = 0;
+  void scale_loss(mt::context&, torch::Tensor& loss) {
+    if (std::exchange(poison_next, false)) loss = loss * std::numeric_limits<float>::infinity();
+  }
+  bool before_optimizer_step(mt::context& ctx) {
+    grads = gradients(ctx.model);
+    return true;
+  }
+  void after_skipped_step(mt::context&) { ++skipped; }
+};
+
+double total_norm(const std::vector<torch::Tensor>& grads) {
+  double sum = 0;
+  for (const auto& g : grads) sum += g.to(torch::kDouble).square().sum().item<double>();
+  return std::sqrt(sum);
+}
+
+template <class Recipe>
+void build_seeded(mt::trainer<Recipe>& t, int landmarks = 3, std::uint64_t seed = 1) {
+  torch::manual_seed(seed);
+  t.build(numbered_landmarks(landmarks));
+}
+
+template <class Recipe>
+double lr_of(mt::trainer<Recipe>& t) {
+  return t.optimizer().param_groups().front().options().get_lr();
+}
+
+}  // namespace
+
+// --- amp ---------------------------------------------------------------------
+
+TEST_CASE("amp<bf16>: forward runs in bfloat16 under autocast, state restored after", "[amp]") {
+  using recipe = tiny_recipe<mt::policy::amp<mt::bf16>>;
+  using amp_t = mt::policy::amp<mt::bf16>;
+  static_assert(!std::is_invocable_v<decltype(ev::scale_loss), amp_t&, mt::context&, torch::Tensor&>,
+                "bf16 needs no loss scaling, so amp<bf16> must not take part in scale_loss");
+  static_assert(!std::is_invocable_v<decltype(ev::unscale_gradients), amp_t&, mt::context&>);
+  mt::trainer<recipe> t;
+  build_seeded(t);
+  auto batch = t.to_device(make_batch(2, 32, 3, 5));
+  const bool was = mt::compat::autocast_enabled(torch::kCPU);
+  {
+    auto scope = ev::forward_scope(hana::at_c<0>(t.policies), t.ctx());
+    REQUIRE(scope.has_value());
+    CHECK(mt::compat::autocast_enabled(torch::kCPU));
+    CHECK(t.model()->forward(batch.input).scalar_type() == torch::kBFloat16);
+  }
+  CHECK(mt::compat::autocast_enabled(torch::kCPU) == was);
+  CHECK(t.model()->forward(batch.input).scalar_type() == torch::kFloat32);
+  // --mixed_precision=no turns it off without rebuilding.
+  hana::at_c<0>(t.policies).config.enabled = false;
+  CHECK_FALSE(ev::forward_scope(hana::at_c<0>(t.policies), t.ctx()).has_value());
+  // A training step in bf16 keeps float32 weights and gradients.
+  hana::at_c<0>(t.policies).config.enabled = true;
+  t.train_micro_batch(std::move(batch), true);
+  for (const auto& p : t.model()->parameters()) CHECK(p.scalar_type() == torch::kFloat32);
+}
+
+TEST_CASE("amp<fp16>: scaled then unscaled gradients equal float32 gradients", "[amp]") {
+  mt::trainer<tiny_recipe<mt::policy::amp<mt::fp16>, grad_probe>> scaled;
+  mt::trainer<tiny_recipe<grad_probe>> plain;
+  build_seeded(scaled);
+  build_seeded(plain);
+  const auto b = make_batch(4, 32, 3, 11);
+  scaled.train_micro_batch(scaled.to_device(b), true);
+  plain.train_micro_batch(plain.to_device(b), true);
+  const auto& g1 = hana::at_c<1>(scaled.policies).grads;
+  const auto& g2 = hana::at_c<0>(plain.policies).grads;
+  REQUIRE(g1.size() == g2.size());
+  // The scale is a power of two: multiplying and dividing by it is exact.
+  for (std::size_t i = 0; i < g1.size(); ++i) CHECK(torch::allclose(g1[i], g2[i], 1e-6, 1e-9));
+  CHECK(hana::at_c<0>(scaled.policies).scale() == 65536.0);
+}
+
+TEST_CASE("amp<fp16>: an inf gradient skips the step, halves the scale, advances no schedule or EMA", "[amp]") {
+  using recipe = tiny_recipe<mt::policy::amp<mt::fp16>, mt::policy::ema<{.warmup = false}>,
+                             mt::policy::warmup_cosine<{.warmup_steps = 4}>, grad_probe>;
+  mt::trainer<recipe> t;
+  build_seeded(t);
+  auto& ctx = t.ctx();
+  auto& amp = hana::at_c<0>(t.policies);
+  auto& ema = hana::at_c<1>(t.policies);
+  auto& probe = hana::at_c<3>(t.policies);
+  ctx.updates_per_epoch = 10;
+  ctx.epochs = 2;
+  std::ostringstream log;
+  ctx.log = &log;
+  t.emit(ev::on_fit_begin, ctx);
+
+  t.train_micro_batch(t.to_device(make_batch(2, 32, 3, 1)), true);
+  REQUIRE(ctx.global_step == 1);
+  const auto weights = snapshot(*t.model().ptr());
+  const auto shadow = snapshot(*ema.shadow());
+  const double lr = lr_of(t);
+
+  probe.poison_next = true;
+  t.train_micro_batch(t.to_device(make_batch(2, 32, 3, 2)), true);
+  CHECK(amp.found_inf());
+  CHECK(probe.skipped == 1);
+  CHECK(ctx.global_step == 1);
+  CHECK(amp.scale() == 32768.0);
+  CHECK(amp.skipped_steps() == 1);
+  CHECK(bit_identical(snapshot(*t.model().ptr()), weights));
+  CHECK(bit_identical(snapshot(*ema.shadow()), shadow));
+  CHECK(lr_of(t) == lr);
+  // The poisoned gradients were cleared: the next window steps normally.
+  t.train_micro_batch(t.to_device(make_batch(2, 32, 3, 3)), true);
+  CHECK_FALSE(amp.found_inf());
+  CHECK(ctx.global_step == 2);
+  CHECK(amp.scale() == 32768.0);
+  CHECK_FALSE(bit_identical(snapshot(*t.model().ptr()), weights));
+  CHECK(lr_of(t) != lr);
+}
+
+TEST_CASE("amp<fp16>: the scale grows after growth_interval clean steps and survives a checkpoint", "[amp]") {
+  using amp_t = mt::policy::amp<mt::fp16, {.init_scale = 1024, .growth_interval = 3}>;
+  mt::trainer<tiny_recipe<amp_t>> t;
+  build_seeded(t);
+  auto& amp = hana::at_c<0>(t.policies);
+  for (int i = 0; i < 3; ++i) amp.after_optimizer_step(t.ctx());
+  CHECK(amp.scale() == 2048.0);
+  CHECK(amp.growth_tracker() == 0);
+  amp.after_optimizer_step(t.ctx());
+  CHECK(amp.growth_tracker() == 1);
+
+  torch::serialize::OutputArchive out;
+  amp.save_state(out);
+  std::ostringstream bytes;
+  out.save_to(bytes);
+  std::istringstream in_bytes(bytes.str());
+  torch::serialize::InputArchive in;
+  in.load_from(in_bytes);
+  amp_t restored;
+  restored.load_state(in);
+  CHECK(restored.scale() == 2048.0);
+  CHECK(restored.growth_tracker() == 1);
+}
+
+// --- grad_clip -----------------------------------------------------------------
+
+TEST_CASE("grad_clip: scales gradients to max_norm when their total norm exceeds it", "[grad_clip]") {
+  mt::trainer<tiny_recipe<grad_probe>> plain;
+  mt::trainer<tiny_recipe<mt::policy::grad_clip<{.max_norm = 1e-3}>, grad_probe>> clipped;
+  build_seeded(plain);
+  build_seeded(clipped);
+  const auto b = make_batch(4, 32, 3, 21);
+  plain.train_micro_batch(plain.to_device(b), true);
+  clipped.train_micro_batch(clipped.to_device(b), true);
+  const auto& raw = hana::at_c<0>(plain.policies).grads;
+  const auto& got = hana::at_c<1>(clipped.policies).grads;
+  const double norm = total_norm(raw);
+  REQUIRE(norm > 1e-3);
+  CHECK(hana::at_c<0>(clipped.policies).last_norm() == Approx(norm).epsilon(1e-5));
+  CHECK(total_norm(got) == Approx(1e-3).epsilon(1e-4));
+  for (std::size_t i = 0; i < raw.size(); ++i)
+    CHECK(torch::allclose(got[i], raw[i] * (1e-3 / (norm + 1e-6)), 1e-4, 1e-10));
+}
+
+TEST_CASE("grad_clip: clips unscaled gradients even when listed before amp<fp16>", "[grad_clip][amp]") {
+  // Recipe order puts clipping first; unscale_gradients still runs before it.
+  mt::trainer<tiny_recipe<mt::policy::grad_clip<{.max_norm = 1e-3}>, mt::policy::amp<mt::fp16>, grad_probe>> t;
+  mt::trainer<tiny_recipe<grad_probe>> plain;
+  build_seeded(t);
+  build_seeded(plain);
+  const auto b = make_batch(4, 32, 3, 22);
+  t.train_micro_batch(t.to_device(b), true);
+  plain.train_micro_batch(plain.to_device(b), true);
+  CHECK(hana::at_c<0>(t.policies).last_norm() == Approx(total_norm(hana::at_c<0>(plain.policies).grads)).epsilon(1e-5));
+  CHECK(total_norm(hana::at_c<2>(t.policies).grads) == Approx(1e-3).epsilon(1e-4));
+  CHECK(t.ctx().global_step == 1);
+}
+
+// --- ema -----------------------------------------------------------------------
+
+TEST_CASE("ema: decay warmup follows 1 - (1 + t/gamma)^-power clamped to [min_decay, decay]", "[ema]") {
+  const mt::policy::ema_config c{.decay = 0.999, .warmup_gamma = 2.0, .warmup_power = 0.75, .min_decay = 0.2,
+                                 .update_after_step = 3};
+  for (std::int64_t step = 0; step < 5000; step += (step < 20 ? 1 : 97)) {
+    const auto t = std::max<std::int64_t>(0, step - 3 - 1);
+    double expected = 0;
+    if (t > 0) expected = std::clamp(1.0 - std::pow(1.0 + static_cast<double>(t) / 2.0, -0.75), 0.2, 0.999);
+    INFO("step " << step);
+    CHECK(mt::policy::ema_decay_at(c, step) == Approx(expected).margin(1e-15));
+  }
+  // Defaults: timm's gamma 1, power 2/3, ceiling 0.9998; the first update copies.
+  const mt::policy::ema_config d{};
+  CHECK(mt::policy::ema_decay_at(d, 1) == 0.0);
+  CHECK(mt::policy::ema_decay_at(d, 2) == Approx(1.0 - std::pow(2.0, -2.0 / 3.0)));
+  CHECK(mt::policy::ema_decay_at(d, 1001) == Approx(0.99).margin(1e-4));
+  CHECK(mt::policy::ema_decay_at(d, 100'000'000) == 0.9998);
+  // Without warmup the decay is constant after the first update.
+  const mt::policy::ema_config flat{.decay = 0.9, .warmup = false};
+  CHECK(mt::policy::ema_decay_at(flat, 1) == 0.0);
+  CHECK(mt::policy::ema_decay_at(flat, 2) == 0.9);
+  CHECK(mt::policy::ema_decay_at(flat, 50) == 0.9);
+}
+
+TEST_CASE("ema: the shadow averages parameters and float buffers, copies integer buffers", "[ema]") {
+  using recipe = unet_recipe<mt::policy::ema<{.decay = 0.9, .warmup = false}>>;
+  mt::trainer<recipe> t;
+  build_seeded(t, 5);
+  auto& ema = hana::at_c<0>(t.policies);
+  auto& ctx = t.ctx();
+  REQUIRE(ema.shadow());
+  // A deep copy of the same module type, frozen, in eval mode.
+  using impl = typename mt::trainer<recipe>::module_type::ContainedType;
+  CHECK(dynamic_cast<impl*>(ema.shadow().get()) != nullptr);
+  CHECK(ema.shadow().get() != t.model().ptr().get());
+  for (const auto& p : ema.shadow()->parameters()) CHECK_FALSE(p.requires_grad());
+  CHECK_FALSE(ema.shadow()->is_training());
+  // Validation uses the shadow only once it holds real weights.
+  CHECK(&t.evaluation_module() == t.model().ptr().get());
+  t.emit(ev::on_fit_begin, ctx);
+  CHECK(&t.evaluation_module() == ema.shadow().get());
+  const auto before = snapshot(*ema.shadow());
+  CHECK(bit_identical(before, snapshot(*t.model().ptr())));
+
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : t.model()->parameters()) p.add_(1.0);
+    for (auto& b : t.model()->named_buffers(true)) {
+      if (b.value().is_floating_point()) b.value().add_(2.0);
+      else b.value().fill_(7);
+    }
+  }
+  ctx.global_step = 5;
+  t.emit(ev::after_optimizer_step, ctx);
+  const auto after = snapshot(*ema.shadow());
+  const auto model = snapshot(*t.model().ptr());
+  int floating = 0, integer = 0;
+  for (const auto& [name, value] : after) {
+    INFO(name);
+    if (value.is_floating_point()) {
+      ++floating;
+      CHECK(torch::allclose(value, 0.9 * before.at(name) + 0.1 * model.at(name), 1e-6, 1e-6));
+    } else {
+      ++integer;
+      CHECK(value.item<std::int64_t>() == 7);
+    }
+  }
+  CHECK(floating > 0);
+  CHECK(integer > 0);  // num_batches_tracked of every BatchNorm
+}
+
+TEST_CASE("ema: checkpoints keep the shadow apart from the raw weights", "[ema]") {
+  using recipe = unet_recipe<mt::policy::ema<{.decay = 0.5, .warmup = false}>>;
+  temp_dir dir("ema_state");
+  mt::trainer<recipe> a;
+  build_seeded(a, 4, 1);
+  a.emit(ev::on_fit_begin, a.ctx());
+  for (int i = 0; i < 3; ++i) a.train_micro_batch(a.to_device(make_batch(2, 64, 4, 30 + i)), true);
+  const auto shadow = snapshot(*hana::at_c<0>(a.policies).shadow());
+  const auto raw = snapshot(*a.model().ptr());
+  REQUIRE_FALSE(bit_identical(shadow, raw));
+  a.save_checkpoint(dir.path / "a.pt");
+
+  mt::trainer<recipe> b;
+  build_seeded(b, 4, 2);
+  b.load_checkpoint(dir.path / "a.pt", mt::trainer<recipe>::restore::weights_only);
+  CHECK(bit_identical(snapshot(*b.model().ptr()), raw));
+  CHECK(bit_identical(snapshot(*hana::at_c<0>(b.policies).shadow()), shadow));
+  CHECK(&b.evaluation_module() == hana::at_c<0>(b.policies).shadow().get());
+}
+
+// --- channels_last ---------------------------------------------------------------
+
+TEST_CASE("channels_last: weights, inputs and activations stay channels-last through the model", "[channels_last]") {
+  using recipe = unet_recipe<mt::policy::channels_last, mt::policy::ema<>>;
+  constexpr auto cl = torch::MemoryFormat::ChannelsLast;
+  mt::trainer<recipe> t;
+  build_seeded(t, 5);
+  int four_d = 0;
+  for (const auto& p : t.model()->parameters())
+    if (p.dim() == 4) {
+      ++four_d;
+      CHECK(p.is_contiguous(cl));
+    }
+  CHECK(four_d > 10);
+  // The optimizer was built after the conversion: it holds the same tensors.
+  for (const auto& group : t.optimizer().param_groups())
+    for (const auto& p : group.params())
+      if (p.dim() == 4) CHECK(p.is_contiguous(cl));
+  // The EMA copy keeps the layout.
+  for (const auto& p : hana::at_c<1>(t.policies).shadow()->parameters())
+    if (p.dim() == 4) CHECK(p.is_contiguous(cl));
+
+  auto batch = t.to_device(make_batch(2, 64, 5, 40));
+  t.emit(ev::prepare_input, t.ctx(), batch.input);
+  CHECK(batch.input.is_contiguous(cl));
+  {
+    torch::NoGradGuard no_grad;
+    // Stem, every encoder level and the decoder output: no layout fallback.
+    auto x = t.model()->stem->forward(batch.input);
+    CHECK(x.is_contiguous(cl));
+    for (std::size_t i = 0; i < t.model()->down->size(); ++i) {
+      x = t.model()->down[i]->as<torch::nn::Sequential>()->forward(x);
+      CHECK(x.is_contiguous(cl));
+    }
+    const auto out = t.model()->forward(batch.input);
+    CHECK(out.size(1) == 5);
+    CHECK(out.is_contiguous(cl));
+  }
+  t.train_micro_batch(std::move(batch), true);
+  for (const auto& p : t.model()->parameters())
+    if (p.dim() == 4) {
+      CHECK(p.is_contiguous(cl));
+      CHECK(p.grad().is_contiguous(cl));
+    }
+}
+
+// --- lr_schedule -------------------------------------------------------------------
+
+TEST_CASE("lr_schedule: warmup_cosine is linear warmup then cosine to min_lr, per optimizer update", "[lr_schedule]") {
+  using recipe = tiny_recipe<mt::policy::warmup_cosine<{.warmup_epochs = 1.5, .warmup_steps = 1, .min_lr = 1e-5}>>;
+  mt::trainer<recipe> t;
+  build_seeded(t);
+  auto& ctx = t.ctx();
+  ctx.updates_per_epoch = 4;
+  ctx.epochs = 5;
+  t.emit(ev::on_fit_begin, ctx);
+  const double base = 1e-3, min_lr = 1e-5;
+  const int warmup = 6 + 1, total = 20;
+  for (int s = 0; s < total + 3; ++s) {
+    double expected;
+    if (s < warmup) expected = base * (s + 1) / warmup;
+    else
+      expected = min_lr + (base - min_lr) *
+                              (1 + std::cos(std::numbers::pi * std::min(1.0, double(s - warmup) / (total - warmup)))) / 2;
+    INFO("update " << s);
+    CHECK(lr_of(t) == Approx(expected).epsilon(1e-12));
+    ++ctx.global_step;
+    t.emit(ev::after_optimizer_step, ctx);
+  }
+  CHECK(lr_of(t) == Approx(min_lr));
+  // A resumed run recomputes from the counter alone.
+  mt::trainer<recipe> resumed;
+  build_seeded(resumed);
+  resumed.ctx().updates_per_epoch = 4;
+  resumed.ctx().epochs = 5;
+  resumed.ctx().global_step = 9;
+  resumed.emit(ev::on_fit_begin, resumed.ctx());
+  CHECK(lr_of(resumed) ==
+        Approx(min_lr + (base - min_lr) * (1 + std::cos(std::numbers::pi * 2.0 / 13.0)) / 2).epsilon(1e-12));
+}
+
+TEST_CASE("lr_schedule: step_decay multiplies by gamma every step_epochs, not below min_lr", "[lr_schedule]") {
+  mt::trainer<tiny_recipe<mt::policy::step_decay<{.step_epochs = 3, .gamma = 0.5, .min_lr = 2e-4}>>> t;
+  build_seeded(t);
+  const std::vector<double> expected = {1e-3, 1e-3, 1e-3, 5e-4, 5e-4, 5e-4, 2.5e-4, 2.5e-4, 2.5e-4, 2e-4, 2e-4};
+  for (std::size_t e = 0; e < expected.size(); ++e) {
+    t.ctx().epoch = static_cast<std::int64_t>(e);
+    t.emit(ev::on_epoch_begin, t.ctx());
+    INFO("epoch " << e);
+    CHECK(lr_of(t) == Approx(expected[e]));
+  }
+}
+
+TEST_CASE("lr_schedule: reduce_on_plateau matches torch ReduceLROnPlateau (rel threshold, cooldown)", "[lr_schedule]") {
+  using plateau = mt::policy::reduce_on_plateau<{.factor = 0.5, .patience = 1, .threshold = 0.01, .cooldown = 1,
+                                                 .min_lr = 2e-4}>;
+  mt::trainer<tiny_recipe<plateau>> t;
+  build_seeded(t);
+  std::ostringstream log;
+  t.ctx().log = &log;
+  t.emit(ev::on_fit_begin, t.ctx());
+  // Worked by hand with torch's rules: better means < best * 0.99.
+  //   value  best  bad  cooldown -> lr
+  const std::vector<double> values = {10, 9.95, 9.96, 9.0, 9.0, 9.0, 9.0, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0};
+  const std::vector<double> lrs = {1e-3,   1e-3,   5e-4,   5e-4, 5e-4, 2.5e-4, 2.5e-4,
+                                   2.5e-4, 2.5e-4, 2e-4,   2e-4, 2e-4, 2e-4};
+  // 10: best. 9.95: not < 9.9, bad 1. 9.96: bad 2 > 1: reduce, cooldown 1.
+  // 9.0: better; cooldown ends. 9.0: bad 1. 9.0: bad 2: reduce, cooldown 1.
+  // 9.0: bad 1, zeroed by the cooldown. 8.0: better. 8.0, 8.0: reduce to
+  // 1.25e-4, floored at 2e-4; later reductions stay at the floor.
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    t.ctx().metrics = {{"val_mre", values[i]}};
+    t.emit(ev::on_validation_end, t.ctx());
+    INFO("validation " << i << " value " << values[i]);
+    CHECK(lr_of(t) == Approx(lrs[i]));
+  }
+}
+
+// --- early_stopping ---------------------------------------------------------------------
+
+TEST_CASE("early_stopping: stops after patience epochs without an improvement beyond min_delta", "[early_stopping]") {
+  mt::trainer<tiny_recipe<mt::policy::early_stopping<{.patience = 3, .min_delta = 0.1}>>> t;
+  build_seeded(t);
+  auto& ctx = t.ctx();
+  std::ostringstream log;
+  ctx.log = &log;
+  // 5.0 best; 4.95 is not 0.1 better (wait 1); 4.8 is (reset); then 3 flat.
+  const std::vector<double> values = {5.0, 4.95, 4.8, 4.75, 4.71, 4.79};
+  std::size_t stopped_at = values.size();
+  for (std::size_t i = 0; i < values.size() && !ctx.stop_requested; ++i) {
+    ctx.epoch = static_cast<std::int64_t>(i);
+    ctx.metrics = {{"val_mre", values[i]}};
+    t.emit(ev::on_validation_end, ctx);
+    if (ctx.stop_requested) stopped_at = i;
+  }
+  CHECK(stopped_at == 5);
+  CHECK(hana::at_c<0>(t.policies).best() == 4.8);
+  CHECK(ctx.stop_reason.find("early stopping: val_mre did not improve by more than 0.1 for 3 epochs") == 0);
+  CHECK(ctx.stop_reason.find("after epoch 3") != std::string::npos);
+  CHECK(log.str().find("early stopping: val_mre") != std::string::npos);
+}
+
+TEST_CASE("early_stopping: max mode, non-finite values and a missing metric", "[early_stopping]") {
+  mt::trainer<tiny_recipe<mt::policy::early_stopping<{.patience = 2, .monitor = "val_sdr_2mm",
+                                                      .mode = mt::policy::metric_mode::max}>>> t;
+  build_seeded(t);
+  auto& ctx = t.ctx();
+  std::ostringstream log;
+  ctx.log = &log;
+  for (double v : {0.5, 0.6, 0.6, 0.55}) {
+    ctx.metrics = {{"val_sdr_2mm", v}};
+    t.emit(ev::on_validation_end, ctx);
+  }
+  CHECK(ctx.stop_requested);
+  CHECK(hana::at_c<0>(t.policies).best() == 0.6);
+
+  ctx.stop_requested = false;
+  ctx.metrics = {{"val_sdr_2mm", std::nan("")}};
+  hana::at_c<0>(t.policies) = {};
+  t.emit(ev::on_validation_end, ctx);
+  CHECK(ctx.stop_requested);
+  CHECK(ctx.stop_reason.find("nan") != std::string::npos);
+
+  ctx.metrics = {{"val_mre", 1.0}};
+  CHECK_THROWS_WITH(t.emit(ev::on_validation_end, ctx),
+                    Catch::Contains("monitors 'val_sdr_2mm'") && Catch::Contains("reports: val_mre"));
+}
