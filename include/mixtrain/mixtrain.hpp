@@ -7,8 +7,11 @@
 #include <mixtrain/core/trainer.hpp>
 #include <mixtrain/data/aariz.hpp>
 #include <mixtrain/heatmap/decode.hpp>
+#include <mixtrain/io/state_dict.hpp>
+#include <mixtrain/loss/adaptive_wing.hpp>
 #include <mixtrain/loss/heatmap_mse.hpp>
 #include <mixtrain/model/compact_unet.hpp>
+#include <mixtrain/model/hrnet.hpp>
 #include <mixtrain/optim/adamw.hpp>
 #include <mixtrain/policy/accumulate.hpp>
 #include <mixtrain/policy/amp.hpp>
