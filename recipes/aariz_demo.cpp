@@ -10,8 +10,7 @@ using recipe = mt::recipe<
                     mt::augment::intensity<{.brightness = 0.1, .contrast = 0.15}>>,
     mt::loss::heatmap_mse,
     mt::optim::adamw<{.lr = 2e-3, .weight_decay = 1e-4}>,
-    mt::policy::warmup_cosine<{.warmup_epochs = 1, .min_lr = 1e-5}>,
     mt::heatmap::dark,
-    mt::fit<{.epochs = 25, .batch_size = 8, .num_workers = 2, .cache_mb = 512}>>;
+    mt::fit<{.epochs = 40, .batch_size = 8, .num_workers = 2, .cache_mb = 512}>>;
 
 int main(int argc, char** argv) { return mt::main<recipe>(argc, argv); }

@@ -12,4 +12,4 @@ assert d["model"] and d["params"] > 1000, d
 assert isinstance(d["policies"], list)
 assert d["recipe"] == "aariz_demo", d["recipe"]
 print("describe ok:", d["model"], d["params"], "params")'
-"$recipe" --help | grep -E -- "--epochs.*25" >/dev/null || { echo "--help must show the compiled default of --epochs"; exit 1; }
+"$recipe" --help | grep -E -- "--epochs.*40" >/dev/null || { echo "--help must show the compiled default of --epochs"; exit 1; }
