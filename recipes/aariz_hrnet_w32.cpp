@@ -8,10 +8,10 @@ namespace mt = mixtrain;
 
 using recipe = mt::recipe<
     mt::model::hrnet<mt::model::hrnet_w32>,
-    mt::data::aariz<{.image_size = {1024, 1024}, .heatmap_sigma = 2.0},
+    mt::data::aariz<{.image_size = {1024, 1024}},
                     mt::augment::affine<{.rotate_deg = 10, .scale = {0.9, 1.1}, .shift_fraction = 0.05}>,
                     mt::augment::intensity<{}>>,
-    mt::loss::heatmap_mse,
+    mt::task::landmark_heatmaps<{.sigma = 2.0}, mt::loss::heatmap_mse, mt::heatmap::dark>,
     mt::optim::adamw<{.lr = 3e-4, .weight_decay = 1e-4}>,
     mt::policy::amp<mt::bf16, {.enabled = false}>,  // measured slower on this CPU; --mixed_precision enables
     mt::policy::channels_last,

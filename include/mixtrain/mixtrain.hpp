@@ -20,4 +20,6 @@
 #include <mixtrain/policy/early_stopping.hpp>
 #include <mixtrain/policy/ema.hpp>
 #include <mixtrain/policy/grad_clip.hpp>
+#include <mixtrain/policy/logging.hpp>
 #include <mixtrain/policy/lr_schedule.hpp>
+#include <mixtrain/task/landmark_heatmaps.hpp>

@@ -2,5 +2,5 @@
 #include <mixtrain/mixtrain.hpp>
 namespace mt = mixtrain;
 using recipe = mt::recipe<mt::model::compact_unet<>, mt::data::aariz<{}, mt::augment::affine<{.scale = {1.2, 0.9}}>>,
-                          mt::loss::heatmap_mse, mt::optim::adamw<>>;
+                          mt::task::landmark_heatmaps<>, mt::optim::adamw<>>;
 int main(int argc, char** argv) { return mt::main<recipe>(argc, argv); }

@@ -3,7 +3,13 @@
 
 #include <fstream>
 
-#include <mixtrain/mixtrain.hpp>
+#include <mixtrain/core/trainer.hpp>
+#include <mixtrain/data/aariz.hpp>
+#include <mixtrain/heatmap/decode.hpp>
+#include <mixtrain/io/checkpoint.hpp>
+#include <mixtrain/model/compact_unet.hpp>
+#include <mixtrain/optim/adamw.hpp>
+#include <mixtrain/task/landmark_heatmaps.hpp>
 
 #include "../support/temporary_directory.hpp"
 
@@ -11,8 +17,9 @@ namespace mt = mixtrain;
 using mixtrain::testing::temporary_directory;
 
 namespace {
-using tiny_recipe = mt::recipe<mt::model::compact_unet<{.width = 8}>, mt::data::aariz<{.image_size = {64, 64}, .heatmap_sigma = 1.5}>,
-                               mt::loss::heatmap_mse, mt::optim::adamw<{.lr = 1e-3}>, mt::fit<{.epochs = 3, .batch_size = 2}>>;
+using tiny_recipe = mt::recipe<mt::model::compact_unet<{.width = 8}>, mt::data::aariz<{.image_size = {64, 64}}>,
+                               mt::task::landmark_heatmaps<{.sigma = 1.5}>, mt::optim::adamw<{.lr = 1e-3}>,
+                               mt::fit<{.epochs = 3, .batch_size = 2}>>;
 
 mt::data::landmark_set symbols(int n) {
   mt::data::landmark_set set;
@@ -22,25 +29,28 @@ mt::data::landmark_set symbols(int n) {
 }
 }  // namespace
 
-TEST_CASE("a recipe takes its decoder and run defaults from the flat list, with defaults when absent") {
-  STATIC_REQUIRE(std::is_same_v<tiny_recipe::decoder, mt::heatmap::dark>);
+TEST_CASE("a recipe takes its task's decoder and its run defaults from the flat list, with defaults when absent") {
+  STATIC_REQUIRE(std::is_same_v<tiny_recipe::task::decoder, mt::heatmap::dark>);
   STATIC_REQUIRE(tiny_recipe::fit_defaults.epochs == 3);
   STATIC_REQUIRE(tiny_recipe::fit_defaults.batch_size == 2);
-  using with_argmax = mt::recipe<mt::model::compact_unet<>, mt::data::aariz<>, mt::loss::heatmap_mse, mt::optim::sgd<>, mt::heatmap::argmax>;
-  STATIC_REQUIRE(std::is_same_v<with_argmax::decoder, mt::heatmap::argmax>);
+  using with_argmax = mt::recipe<mt::model::compact_unet<>, mt::data::aariz<>,
+                                 mt::task::landmark_heatmaps<{}, mt::loss::heatmap_mse, mt::heatmap::argmax>, mt::optim::sgd<>>;
+  STATIC_REQUIRE(std::is_same_v<with_argmax::task::decoder, mt::heatmap::argmax>);
   STATIC_REQUIRE(with_argmax::fit_defaults.epochs == mt::fit_config{}.epochs);
-  STATIC_REQUIRE(mt::trainer<tiny_recipe>::policy_count == 0);
+  // No recipe policies: only the default console and CSV logging.
+  STATIC_REQUIRE(mt::trainer<tiny_recipe>::policy_count == 2);
 }
 
 TEST_CASE("the trainer sizes the model head from the landmark set and describes itself") {
   mt::trainer<tiny_recipe> t;
   t.build(symbols(5));
   const auto d = t.describe();
-  CHECK(d["num_landmarks"] == 5);
+  CHECK(d["task"]["num_landmarks"] == 5);
   CHECK(d["model"] == "compact_unet");
-  CHECK(d["decoder"] == "dark");
+  CHECK(d["task"]["decoder"] == "dark");
   CHECK(d["data"]["image_size"][0] == 64);
-  CHECK(d["policies"].empty());
+  CHECK(d["policies"].size() == 2);
+  CHECK(d["policies"][0]["name"] == "console_log");
   const auto out = t.model()->forward(torch::zeros({1, 1, 64, 64}));
   CHECK(out.sizes() == torch::IntArrayRef({1, 5, 16, 16}));
   mt::trainer<tiny_recipe> seven;

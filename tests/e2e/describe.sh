@@ -7,7 +7,7 @@ import json, sys
 lines = sys.stdin.read().strip().splitlines()
 assert len(lines) == 1, "describe --json must print one line"
 d = json.loads(lines[0])
-assert d["num_landmarks"] == 19 and len(d["landmarks"]) == 19, d["num_landmarks"]
+assert d["task"]["num_landmarks"] == 19 and len(d["task"]["landmarks"]) == 19, d["task"]
 assert d["model"] and d["params"] > 1000, d
 assert isinstance(d["policies"], list)
 assert d["recipe"] == "aariz_demo", d["recipe"]

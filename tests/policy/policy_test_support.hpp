@@ -19,6 +19,7 @@
 #include <mixtrain/data/aariz_reader.hpp>
 #include <mixtrain/data/synthetic_aariz.hpp>
 #include <mixtrain/loss/heatmap_mse.hpp>
+#include <mixtrain/task/landmark_heatmaps.hpp>
 #include <mixtrain/model/compact_unet.hpp>
 #include <mixtrain/optim/adamw.hpp>
 
@@ -52,10 +53,10 @@ using unet_data = mt::data::aariz<{.image_size = {64, 64}}>;
 using adamw = mt::optim::adamw<{.lr = 1e-3, .weight_decay = 1e-4}>;
 
 template <class... Policies>
-using tiny_recipe = mt::recipe<tiny_spec, tiny_data, mt::loss::heatmap_mse, adamw, Policies...>;
+using tiny_recipe = mt::recipe<tiny_spec, tiny_data, mt::task::landmark_heatmaps<>, adamw, Policies...>;
 template <class... Policies>
 using unet_recipe =
-    mt::recipe<mt::model::compact_unet<{.width = 8}>, unet_data, mt::loss::heatmap_mse, adamw, Policies...>;
+    mt::recipe<mt::model::compact_unet<{.width = 8}>, unet_data, mt::task::landmark_heatmaps<>, adamw, Policies...>;
 
 inline mt::data::landmark_set numbered_landmarks(int count) {
   mt::data::landmark_set set;

@@ -1,14 +1,20 @@
 #pragma once
-// Result tables and metrics files shared by train and evaluate.
+// Result tables and metrics files shared by train and evaluate. A landmark
+// task's evaluation (radial errors beside the mean-shape baseline) gets the
+// per-landmark table and metrics.json layout; any other task's evaluation is
+// reported through its metrics type's field list.
+#include <concepts>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <ostream>
+#include <stdexcept>
 #include <string>
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include <mixtrain/core/fields.hpp>
 #include <mixtrain/data/annotation.hpp>
 #include <mixtrain/metric/landmark_metrics.hpp>
 
@@ -47,7 +53,40 @@ inline void print_results_table(std::ostream& out, const metric::radial_errors& 
 }
 
 inline void write_json(const std::filesystem::path& path, const nlohmann::json& j) {
-  std::ofstream(path) << j.dump(2) << "\n";
+  std::ofstream out(path);
+  out << j.dump(2) << "\n";
+  if (!out) throw std::runtime_error(path.string() + ": cannot write this file");
+}
+
+// An evaluation with per-landmark radial errors, for a landmark set.
+template <class Evaluation, class Targets>
+concept landmark_results = std::same_as<Targets, data::landmark_set> && requires(const Evaluation& e) {
+  { e.errors } -> std::convertible_to<const metric::radial_errors&>;
+  { e.baseline_errors } -> std::convertible_to<const metric::radial_errors&>;
+};
+
+// The results of one evaluation as JSON (metrics.json, evaluation_<split>.json).
+template <class Evaluation, class Targets>
+nlohmann::json evaluation_json(const Evaluation& e, const Targets& targets, const std::string& split) {
+  if constexpr (landmark_results<Evaluation, Targets>) {
+    return metrics_json(e.errors, e.baseline_errors, targets, split);
+  } else {
+    auto j = describe_fields(e.metrics);
+    j["split"] = split;
+    return j;
+  }
+}
+
+// The results of one evaluation on the console.
+template <class Evaluation, class Targets>
+void print_evaluation(std::ostream& out, const Evaluation& e, const Targets& targets, const std::string& title) {
+  if constexpr (landmark_results<Evaluation, Targets>) {
+    print_results_table(out, e.errors, e.baseline_errors, targets, title);
+  } else {
+    out << "\n" << title << "\n";
+    const auto metrics = describe_fields(e.metrics);
+    for (const auto& [name, value] : metrics.items()) out << fmt::format("{:<16} {}\n", name, value.dump());
+  }
 }
 
 }  // namespace mixtrain::app

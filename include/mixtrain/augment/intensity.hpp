@@ -1,6 +1,7 @@
 #pragma once
 // Brightness, contrast and gamma folded into one 256-entry lookup table per
-// sample, plus optional Gaussian noise: all on uint8, no float image.
+// sample, plus optional Gaussian noise: all on uint8, no float image. A
+// photometric augmentation (augment/concepts.hpp): pixels only.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -8,7 +9,10 @@
 #include <random>
 #include <string_view>
 
+#include <opencv2/core.hpp>
+
 #include <mixtrain/augment/affine.hpp>
+#include <mixtrain/augment/noise.hpp>
 
 namespace mixtrain::augment {
 
@@ -29,12 +33,19 @@ struct intensity {
                 "intensity: gamma must be an interval {low, high} with 0 < low <= high.");
   static_assert(C.noise_std >= 0, "intensity: noise_std must not be negative.");
   static constexpr std::string_view name = "intensity";
-  static constexpr bool is_geometric = false;
 
   intensity_config config = C;
 
+  void apply(cv::Mat& image, std::mt19937_64& rng) const {
+    lookup_table table;
+    for (int v = 0; v < 256; ++v) table[static_cast<std::size_t>(v)] = static_cast<std::uint8_t>(v);
+    sample(rng, table);
+    cv::LUT(image, cv::Mat(1, 256, CV_8UC1, table.data()), image);
+    if (config.noise_std > 0) detail::noise_for(config.noise_std).apply(image, rng());
+  }
+
   // Composes this sample's intensity change onto `table`.
-  void sample(std::mt19937_64& rng, lookup_table& table, double& noise_std) const {
+  void sample(std::mt19937_64& rng, lookup_table& table) const {
     std::uniform_real_distribution<double> unit(-1.0, 1.0);
     std::uniform_real_distribution<double> log_gamma(std::log(config.gamma.low), std::log(config.gamma.high));
     const double shift = config.brightness * unit(rng);
@@ -46,7 +57,6 @@ struct intensity {
       x = (x - 0.5) * gain + 0.5 + shift;
       v = static_cast<std::uint8_t>(std::clamp(std::lround(x * 255.0), 0L, 255L));
     }
-    noise_std = std::max(noise_std, config.noise_std);
   }
 };
 

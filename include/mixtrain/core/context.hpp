@@ -1,24 +1,43 @@
 #pragma once
-// The one object policies see: counters, the model and optimizer, the current
-// loss and the latest validation metrics. No globals.
+// The one object policies see, typed with the recipe's real module, optimizer
+// and metrics: counters, the model and optimizer, the current loss, the latest
+// validation metrics and the epoch's statistics. Policies take it as `auto&`.
+// It cannot be copied or moved (a hook that takes it by value does not
+// compile, so a stop request is never lost on a copy).
 #include <cstdint>
 #include <filesystem>
-#include <functional>
 #include <iostream>
-#include <map>
-#include <memory>
 #include <string>
 
 #include <torch/torch.h>
 
 namespace mixtrain {
 
-struct context {
-  context(torch::nn::Module& model_, torch::optim::Optimizer& optimizer_, torch::Device device_)
-      : model(model_), optimizer(optimizer_), device(device_) {}
+// What the loop measured over the last training epoch.
+struct epoch_statistics {
+  double train_loss = 0;       // mean micro-batch loss (read back once per epoch)
+  std::int64_t images = 0;
+  double train_seconds = 0;    // the training part of the epoch
+  double wait_seconds = 0;     // of which waiting for data
+  double epoch_seconds = 0;    // training + validation
+  double learning_rate = 0;    // of the first parameter group, after the epoch
+};
 
-  torch::nn::Module& model;
-  torch::optim::Optimizer& optimizer;
+// Owner: the trainer, which writes checkpoints and copies the model.
+template <class Module, class Optimizer, class Metrics, class Owner>
+class basic_context {
+ public:
+  using module_type = Module;
+  using optimizer_type = Optimizer;
+  using metrics_type = Metrics;
+
+  basic_context(Module& model_, Optimizer& optimizer_, torch::Device device_, Owner& owner)
+      : model(model_), optimizer(optimizer_), device(device_), owner_(owner) {}
+  basic_context(const basic_context&) = delete;
+  basic_context& operator=(const basic_context&) = delete;
+
+  Module& model;  // the module holder: model->parameters(), model->forward(x)
+  Optimizer& optimizer;
   torch::Device device;
 
   std::int64_t epoch = 0;              // 0-based epoch being run
@@ -30,25 +49,28 @@ struct context {
   std::int64_t updates_per_epoch = 0;  // optimizer windows per epoch
   std::int64_t window_length = 1;      // micro-batches in the current accumulation window
 
-  torch::Tensor loss;      // the current micro-batch loss (what backward sees)
-  double loss_value = 0;   // its unscaled value
-  std::map<std::string, double> metrics;  // latest validation: val_mre, val_sdr_2mm, ...
+  torch::Tensor loss;   // the current micro-batch loss, on the device (read it back only when needed)
+  Metrics metrics{};    // latest validation
+  bool validated = false;
+  epoch_statistics statistics;
 
   bool stop_requested = false;
   std::string stop_reason;
   std::filesystem::path output_dir;
   std::ostream* log = &std::cout;
 
-  // Implemented by the trainer: write a full checkpoint (atomically) to a path.
-  std::function<void(const std::filesystem::path&)> write_checkpoint;
-  // Implemented by the trainer: a deep copy of the model (same module type,
-  // device and memory layout), e.g. for an EMA shadow.
-  std::function<std::shared_ptr<torch::nn::Module>()> copy_model;
-
   void request_stop(std::string reason) {
     stop_requested = true;
     stop_reason = std::move(reason);
   }
+
+  // A full checkpoint, written atomically.
+  void write_checkpoint(const std::filesystem::path& path) { owner_.save_checkpoint(path); }
+  // A deep copy of the model: same module type, device and memory layout.
+  [[nodiscard]] Module copy_model() { return owner_.copy_model(); }
+
+ private:
+  Owner& owner_;
 };
 
 }  // namespace mixtrain

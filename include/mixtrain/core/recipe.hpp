@@ -1,49 +1,50 @@
 #pragma once
-// A recipe is a flat type list: model, data source, loss, optimizer, then any
-// number of policies plus, optionally, one heatmap decoder and one mt::fit<>
-// block of run defaults. It is checked here, at compile time, with sentences.
+// A recipe is a flat type list: model, data source, task, optimizer, then any
+// number of policies plus, optionally, one mt::fit<> block of run defaults.
+// Every role is checked here, at compile time, with sentences; the offending
+// type is named in the instantiation of the check that fails.
 #include <concepts>
 #include <cstdint>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
+#include <utility>
 
 #include <boost/hana.hpp>
 
-#include <mixtrain/heatmap/decode.hpp>
-#include <mixtrain/heatmap/decoder_spec.hpp>
-#include <mixtrain/loss/loss_spec.hpp>
-#include <mixtrain/model/model_spec.hpp>
+#include <mixtrain/core/fields.hpp>
+#include <mixtrain/core/roles.hpp>
 
 namespace mixtrain {
 
 namespace hana = boost::hana;
 
-// Exclusive kinds: a recipe holds at most one policy of each.
-enum class policy_kind { amp, ema, channels_last, accumulate, early_stopping, lr_schedule, grad_clip, checkpoint, other };
-
-// (Named policy_spec because mixtrain::policy is the namespace of the policies.)
-template <class P>
-concept policy_spec = requires {
-  { P::kind } -> std::convertible_to<policy_kind>;
-  { P::name } -> std::convertible_to<std::string_view>;
-} && std::default_initializable<P>;
-
-template <class D>
-concept data_spec = requires { typename D::is_data_spec; };
-
-template <class O>
-concept optimizer_spec = requires { typename O::is_optimizer_spec; };
-
 // Run defaults compiled into the recipe; each has a command-line flag.
 struct fit_config {
   int epochs = 30;
   int batch_size = 8;
-  int num_workers = 2;       // 0 = measure and pick ("auto")
+  int num_workers = 2;  // 0 = measure and pick ("auto")
   int prefetch_batches = 2;
   int memory_budget_mb = 2048;
   int cache_mb = 0;
-  int threads = 0;           // LibTorch intra-op threads; 0 = all cores
+  int threads = 0;  // LibTorch intra-op threads; 0 = all cores
   std::uint64_t seed = 0;
+
+  // --num_workers takes 'auto' and has its own option in the app.
+  static constexpr auto fields() {
+    return std::tuple{
+        field{&fit_config::epochs, "epochs", flag{"--epochs", "training epochs", 0}},
+        field{&fit_config::batch_size, "batch_size", flag{"--batch_size", "images per micro-batch", 1}},
+        field{&fit_config::num_workers, "num_workers"},
+        field{&fit_config::prefetch_batches, "prefetch_batches",
+              flag{"--prefetch_batches", "batches queued ahead of training", 1}},
+        field{&fit_config::memory_budget_mb, "memory_budget_mb",
+              flag{"--memory_budget_mb", "cap on all bytes the data pipeline holds", 16, 1 << 20}},
+        field{&fit_config::cache_mb, "cache_mb", flag{"--cache_mb", "decoded-image cache, pre-scaled (0 = off)", 0}},
+        field{&fit_config::threads, "threads", flag{"--threads", "LibTorch intra-op threads (0 = all cores)", 0}},
+        field{&fit_config::seed, "seed", flag{"--seed", "seed for initialisation, order and augmentation"}},
+    };
+  }
 };
 
 template <fit_config C = fit_config{}>
@@ -64,15 +65,57 @@ template <class T>
 concept fit_block = requires { typename T::is_fit; };
 
 template <class T>
-inline constexpr bool is_extra = policy_spec<T> || heatmap::decoder_spec<T> || fit_block<T>;
+concept exclusive_policy = requires {
+  { T::exclusive } -> std::convertible_to<std::string_view>;
+};
 
-template <policy_kind K, class... Extras>
-constexpr int count_kind() {
-  return (0 + ... + [] {
-    if constexpr (policy_spec<Extras>) return Extras::kind == K ? 1 : 0;
-    else return 0;
-  }());
-}
+template <class T>
+struct check_extra {
+  static constexpr bool ok = policy_spec<T> || fit_block<T>;
+  static_assert(ok, "every recipe argument after the optimizer must be a policy (a default-constructible, non-final "
+                    "class with `static constexpr std::string_view name`) or an mt::fit<{...}> block; the argument "
+                    "is named in this instantiation.");
+};
+
+// Exclusivity is declared by the policy itself: `static constexpr
+// std::string_view exclusive = "lr_schedule";` allows one policy per group.
+template <class A, class B>
+struct check_exclusive {
+  static constexpr bool ok = !(exclusive_policy<A> && exclusive_policy<B>) || [] {
+    if constexpr (exclusive_policy<A> && exclusive_policy<B>) return std::string_view(A::exclusive) != B::exclusive;
+    else return true;
+  }();
+  static_assert(ok, "two policies of one exclusive group in a recipe (both named in this instantiation): keep one "
+                    "(two AMP policies, two learning-rate schedules, ...).");
+};
+
+// Checkpoint states are stored under policy_<name>.
+template <class A, class B>
+struct check_distinct_names {
+  static constexpr bool ok = std::string_view(A::name) != std::string_view(B::name);
+  static_assert(ok, "two policies with the same name in a recipe (both named in this instantiation): their "
+                    "checkpoint states would collide; give one another `name`.");
+};
+
+template <class... Ps>
+struct pairwise {
+  using list = std::tuple<Ps...>;
+  template <std::size_t I, std::size_t... J>
+  static constexpr bool row(std::index_sequence<J...>) {
+    return ((check_exclusive<std::tuple_element_t<I, list>, std::tuple_element_t<I + 1 + J, list>>::ok &&
+             check_distinct_names<std::tuple_element_t<I, list>, std::tuple_element_t<I + 1 + J, list>>::ok) &&
+            ...);
+  }
+  template <std::size_t... I>
+  static constexpr bool all(std::index_sequence<I...>) {
+    return (row<I>(std::make_index_sequence<sizeof...(Ps) - 1 - I>{}) && ...);
+  }
+  static constexpr bool ok = all(std::index_sequence_for<Ps...>{});
+};
+template <>
+struct pairwise<> {
+  static constexpr bool ok = true;
+};
 
 template <class... Ts>
 struct first_or {
@@ -85,67 +128,44 @@ struct first_or<T, Ts...> {
   using type = T;
 };
 
-template <template <class> class Pred, class... Ts>
-constexpr auto filter_types() {
-  return hana::filter(hana::tuple_t<Ts...>, [](auto t) {
-    return hana::bool_c<Pred<typename decltype(t)::type>::value>;
-  });
+template <class... Ts>
+constexpr auto policies_of() {
+  return hana::filter(hana::tuple_t<Ts...>, [](auto t) { return hana::bool_c<policy_spec<typename decltype(t)::type>>; });
 }
-
-template <class T> struct is_policy_t : std::bool_constant<policy_spec<T>> {};
-template <class T> struct is_decoder_t : std::bool_constant<heatmap::decoder_spec<T> && !policy_spec<T>> {};
-template <class T> struct is_fit_t : std::bool_constant<fit_block<T>> {};
+template <class... Ts>
+constexpr auto fits_of() {
+  return hana::filter(hana::tuple_t<Ts...>, [](auto t) { return hana::bool_c<fit_block<typename decltype(t)::type>>; });
+}
 
 template <class TypeTuple>
 using tuple_of = typename decltype(hana::unpack(TypeTuple{}, hana::template_<hana::tuple>))::type;
 
+template <class TypeTuple>
+struct policy_pairs;
+template <class... Ps>
+struct policy_pairs<hana::tuple<Ps...>> : pairwise<Ps...> {};
+
 }  // namespace detail
 
-template <class Model, class Data, class Loss, class Optimizer, class... Extras>
+template <class Model, class Data, class Task, class Optimizer, class... Extras>
 struct recipe {
-  static_assert(model::model_spec<Model>,
-                "The first recipe argument must be a model, such as mt::model::hrnet<mt::model::hrnet_w32>.");
-  static_assert(data_spec<Data>, "The second recipe argument must be a data source, such as mt::data::aariz<{}>.");
-  static_assert(loss::loss_spec<Loss>, "The third recipe argument must be a loss, such as mt::loss::heatmap_mse.");
-  static_assert(optimizer_spec<Optimizer>,
-                "The fourth recipe argument must be an optimizer, such as mt::optim::adamw<{.lr = 1e-3}>.");
-  static_assert((detail::is_extra<Extras> && ...),
-                "Every recipe argument after the optimizer must be a policy (mt::policy::...), a heatmap decoder "
-                "(mt::heatmap::dark, ...) or an mt::fit<{...}> block.");
-  static_assert(detail::count_kind<policy_kind::amp, Extras...>() <= 1,
-                "Two AMP policies in one recipe: keep a single mt::policy::amp<...>.");
-  static_assert(detail::count_kind<policy_kind::ema, Extras...>() <= 1, "Two EMA policies in one recipe.");
-  static_assert(detail::count_kind<policy_kind::channels_last, Extras...>() <= 1,
-                "mt::policy::channels_last appears twice in the recipe.");
-  static_assert(detail::count_kind<policy_kind::accumulate, Extras...>() <= 1,
-                "Two gradient accumulation policies in one recipe.");
-  static_assert(detail::count_kind<policy_kind::early_stopping, Extras...>() <= 1,
-                "Two early-stopping policies in one recipe.");
-  static_assert(detail::count_kind<policy_kind::lr_schedule, Extras...>() <= 1,
-                "Two learning-rate schedules in one recipe: they would both set the learning rate.");
-  static_assert(detail::count_kind<policy_kind::grad_clip, Extras...>() <= 1, "Two gradient clipping policies in one recipe.");
-  static_assert(detail::count_kind<policy_kind::checkpoint, Extras...>() <= 1, "Two checkpoint policies in one recipe.");
-  static_assert(decltype(hana::length(detail::filter_types<detail::is_decoder_t, Extras...>()))::value <= 1,
-                "Two heatmap decoders in one recipe.");
-  static_assert(decltype(hana::length(detail::filter_types<detail::is_fit_t, Extras...>()))::value <= 1,
-                "Two mt::fit<...> blocks in one recipe.");
+  static_assert(check_model<Model>::ok, "The first recipe argument must be a model spec.");
+  static_assert(check_data_source<Data>::ok, "The second recipe argument must be a data source.");
+  static_assert(check_task<Task, Data>::ok, "The third recipe argument must be a task for the data source.");
+  static_assert(check_optimizer<Optimizer>::ok, "The fourth recipe argument must be an optimizer spec.");
+  static_assert((detail::check_extra<Extras>::ok && ...));
+  static_assert(decltype(hana::length(detail::fits_of<Extras...>()))::value <= 1, "Two mt::fit<...> blocks in one recipe.");
 
   using model = Model;
   using data = Data;
-  using loss = Loss;
+  using task = Task;
   using optimizer = Optimizer;
-  // hana::tuple of the policies, in recipe order; empty (no bytes) when none.
-  using policies = detail::tuple_of<decltype(detail::filter_types<detail::is_policy_t, Extras...>())>;
-  using decoder = typename decltype(hana::unpack(detail::filter_types<detail::is_decoder_t, Extras...>(), [](auto... t) {
-    return hana::type_c<typename detail::first_or<typename decltype(t)::type...>::template type<heatmap::dark>>;
-  }))::type;
-  static constexpr fit_config fit_defaults =
-      decltype(hana::unpack(detail::filter_types<detail::is_fit_t, Extras...>(), [](auto... t) {
-        return hana::type_c<typename detail::first_or<typename decltype(t)::type...>::template type<fit<>>>;
-      }))::type::config;
-
-  template <policy_kind K>
-  static constexpr bool has = detail::count_kind<K, Extras...>() > 0;
+  // hana::tuple of the policies' types, in recipe order; empty when none.
+  using policies = detail::tuple_of<decltype(detail::policies_of<Extras...>())>;
+  static_assert(detail::policy_pairs<policies>::ok);
+  static constexpr fit_config fit_defaults = decltype(hana::unpack(detail::fits_of<Extras...>(), [](auto... t) {
+    return hana::type_c<typename detail::first_or<typename decltype(t)::type...>::template type<fit<>>>;
+  }))::type::config;
 };
 
 }  // namespace mixtrain

@@ -1,75 +1,33 @@
 #pragma once
-// The trainer specialised for one recipe: it owns the loop and raises the
-// events of core/events.hpp on the recipe's policies. A policy that is not in
-// the recipe leaves no member, no byte and no branch here.
+// The generic loop specialised for one recipe: epochs, accumulation windows,
+// events and stop requests. It knows no dataset and no task: the data source
+// streams host batches, the task turns them into tensors, losses and metrics.
+// A policy that is not in the recipe leaves no member, no byte and no branch.
+// (About 450 lines on purpose: the loop is one class whose members share the
+// policy tuple and the context; split across files, no part would read alone.)
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
-#include <iomanip>
-#include <map>
-#include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
-#include <thread>
-#include <vector>
+#include <tuple>
+#include <type_traits>
+#include <utility>
 
 #include <boost/hana.hpp>
-#include <fmt/core.h>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
-#include <ATen/CPUGeneratorImpl.h>
 
 #include <mixtrain/core/context.hpp>
-#include <mixtrain/core/events.hpp>
+#include <mixtrain/core/policy_list.hpp>
 #include <mixtrain/core/recipe.hpp>
-#include <mixtrain/data/aariz.hpp>
-#include <mixtrain/data/aariz_reader.hpp>
-#include <mixtrain/data/batch_pipeline.hpp>
-#include <mixtrain/data/worker_count.hpp>
-#include <mixtrain/heatmap/render.hpp>
+#include <mixtrain/core/run_settings.hpp>
 #include <mixtrain/io/checkpoint.hpp>
-#include <mixtrain/io/state_dict.hpp>
-#include <mixtrain/metric/landmark_metrics.hpp>
+#include <mixtrain/io/weights.hpp>
 
 namespace mixtrain {
 
-// Values that flags may override; structure stays as compiled.
-struct run_settings {
-  fit_config fit;
-  std::filesystem::path dataset_path;
-  std::filesystem::path output_dir;
-  std::filesystem::path resume;
-  std::string recipe_name = "recipe";
-  bool skip_bad_samples = false;
-  std::string device = "cpu";
-  // A new run from another run's weights (nothing else); strict: every
-  // tensor must match by name and shape.
-  std::filesystem::path init_from;
-  bool init_strict = true;
-};
-
-// Predictions and errors of one pass over a split.
-struct evaluation {
-  metric::radial_errors errors{0};
-  metric::radial_errors baseline_errors{0};
-  std::vector<std::vector<data::point>> predictions;  // per image, original pixels
-  double seconds = 0;
-};
-
-namespace detail {
-// hana::basic_tuple inherits its elements (empty-base optimisation), so stateless
-// policies take no bytes; hana::tuple holds them as a member, one byte at least.
-template <class Tuple>
-struct stored_policies;
-template <class... Policies>
-struct stored_policies<hana::tuple<Policies...>> {
-  using type = hana::basic_tuple<Policies...>;
-};
-}  // namespace detail
 
 template <class Recipe>
 class trainer {
@@ -77,80 +35,78 @@ class trainer {
   using recipe_type = Recipe;
   using model_spec = typename Recipe::model;
   using module_type = decltype(model_spec::build(model::build_options{}));
-  using data_spec = typename Recipe::data;
-  using loss_type = typename Recipe::loss;
+  using data_type = typename Recipe::data;
+  using task_type = typename Recipe::task;
   using optimizer_spec = typename Recipe::optimizer;
   using optimizer_type = typename optimizer_spec::optimizer_type;
-  using policy_tuple = typename detail::stored_policies<typename Recipe::policies>::type;
-  using decoder = typename Recipe::decoder;
+  using metrics_type = typename task_type::metrics_type;
+  using target_info = typename data_type::target_info;
+  using sample_set = typename data_type::sample_set;
+  using context_type = basic_context<module_type, optimizer_type, metrics_type, trainer>;
+  using policy_tuple = typename detail::policy_storage<context_type, typename Recipe::policies>::type;
+  using evaluation_type = decltype(std::declval<task_type&>().evaluator(std::declval<const sample_set&>()).finish());
   static constexpr std::size_t policy_count = decltype(hana::length(policy_tuple{}))::value;
 
+  // Every hook of every policy is checked, used or not.
+  static_assert(detail::hooks_checked<context_type, policy_tuple>::ok);
+
   // Compiled defaults; the command line binds into these before build().
-  data_spec data;
+  data_type data;
+  task_type task;
   optimizer_spec optimizer_settings;
-  [[no_unique_address]] loss_type loss;
   [[no_unique_address]] policy_tuple policies;
-  run_settings run{Recipe::fit_defaults, {}, {}, {}, "recipe", false, "cpu", {}, true};
+  run_settings run = [] {
+    run_settings r;
+    r.fit = Recipe::fit_defaults;
+    return r;
+  }();
 
-  // Raises one event on every policy that implements it, in recipe order.
-  template <class Event, class... Args>
-  void emit(const Event& event, Args&&... args) {
+  // Raises one hook on every policy that has it, in recipe order. A hook
+  // that returns true (those that may stop) requests a stop.
+  template <class Hook, class... Args>
+  void emit(Hook, Args&... args) {
+    // (A tuple, not the pack, is captured: GCC 12 cannot capture packs here.)
+    auto arguments = std::tie(args...);
     hana::for_each(policies, [&](auto& p) {
-      if constexpr (std::is_invocable_v<const Event&, decltype(p), Args&...>) event(p, args...);
+      if constexpr (Hook::template present<std::remove_cvref_t<decltype(p)>>)
+        std::apply([&](auto&... a) { raise<Hook>(p, a...); }, arguments);
     });
-  }
-
-  // True unless some policy's before_optimizer_step returned false.
-  bool emit_all_agree(context& ctx) {
-    bool proceed = true;
-    hana::for_each(policies, [&](auto& p) {
-      if constexpr (std::is_invocable_v<decltype(event::before_optimizer_step), decltype(p), context&>)
-        proceed = event::before_optimizer_step(p, ctx) && proceed;
-    });
-    return proceed;
   }
 
   [[nodiscard]] torch::Device device() const { return torch::Device(run.device); }
 
-  // Builds model and optimizer for a landmark set (policies may reshape the
-  // model, e.g. channels-last, before the optimizer sees its parameters).
-  void build(const data::landmark_set& landmarks) {
-    landmarks_ = landmarks;
-    model_.emplace(model_spec::build({static_cast<std::int64_t>(landmarks.size()), 1}));
+  // Builds model and optimizer for the targets the data names (policies may
+  // reshape the model, e.g. channels-last, before the optimizer sees it).
+  void build(const target_info& targets) {
+    targets_ = targets;
+    build_options_ = task.setup(targets, model_facts{model_spec::name, model_spec::output_stride, 1});
+    model_.emplace(model_spec::build(build_options_));
     (*model_)->to(device());
-    emit(event::prepare_model, *model_->ptr());
+    emit(hook::prepare_model{}, *model_);
     optimizer_.emplace(optimizer_settings.build((*model_)->parameters()));
-    ctx_ = std::make_unique<context>(*model_->ptr(), *optimizer_, device());
+    ctx_.emplace(*model_, *optimizer_, device(), *this);
     ctx_->epochs = run.fit.epochs;
     ctx_->output_dir = run.output_dir;
-    ctx_->write_checkpoint = [this](const std::filesystem::path& path) { save_checkpoint(path); };
-    ctx_->copy_model = [this] { return copy_model(); };
-    emit(event::on_model_ready, *ctx_);
+    emit(hook::on_model_ready{}, *ctx_);
   }
 
-  // A deep copy of the model: clone() where the module supports it, else a
-  // fresh module of the same type given copies of every tensor (clone keeps
+  // A fresh module of the same type given copies of every tensor (clone keeps
   // the memory format, so a channels-last model copies as channels-last).
-  [[nodiscard]] std::shared_ptr<torch::nn::Module> copy_model() {
-    using impl = typename module_type::ContainedType;
-    if constexpr (std::is_base_of_v<torch::nn::Cloneable<impl>, impl>) {
-      return (*model_)->clone();
-    } else {
-      auto fresh = model_spec::build({static_cast<std::int64_t>(landmarks_.size()), 1});
-      torch::NoGradGuard no_grad;
-      auto source = (*model_)->named_parameters(true);
-      for (auto& p : fresh->named_parameters(true)) p.value().set_data(source[p.key()].detach().clone());
-      auto source_buffers = (*model_)->named_buffers(true);
-      for (auto& b : fresh->named_buffers(true)) b.value().set_data(source_buffers[b.key()].detach().clone());
-      fresh->train((*model_)->is_training());
-      return fresh.ptr();
-    }
+  [[nodiscard]] module_type copy_model() {
+    auto fresh = model_spec::build(build_options_);
+    torch::NoGradGuard no_grad;
+    auto source = (*model_)->named_parameters(true);
+    for (auto& p : fresh->named_parameters(true)) p.value().set_data(source[p.key()].detach().clone());
+    auto source_buffers = (*model_)->named_buffers(true);
+    for (auto& b : fresh->named_buffers(true)) b.value().set_data(source_buffers[b.key()].detach().clone());
+    fresh->train((*model_)->is_training());
+    return fresh;
   }
 
   [[nodiscard]] module_type& model() { return *model_; }
   [[nodiscard]] optimizer_type& optimizer() { return *optimizer_; }
-  [[nodiscard]] context& ctx() { return *ctx_; }
-  [[nodiscard]] const data::landmark_set& landmarks() const { return landmarks_; }
+  [[nodiscard]] context_type& ctx() { return *ctx_; }
+  [[nodiscard]] const target_info& targets() const { return targets_; }
 
   [[nodiscard]] std::int64_t parameter_count() {
     std::int64_t n = 0;
@@ -158,104 +114,79 @@ class trainer {
     return n;
   }
 
-  [[nodiscard]] io::preprocessing_contract contract() const {
-    io::preprocessing_contract c;
-    c.recipe = run.recipe_name;
-    c.model = std::string(model_spec::name);
-    c.symbols = landmarks_.symbols;
-    c.input_width = data.config.image_size.width;
-    c.input_height = data.config.image_size.height;
-    c.mean = data.config.mean;
-    c.std_dev = data.config.std_dev;
-    c.in_channels = 1;
-    c.heatmap_stride = model_spec::output_stride;
-    c.heatmap_sigma = data.config.heatmap_sigma;
-    c.decoder = std::string(decoder::name);
+  // What a checkpoint must match: model, data source and task fields.
+  [[nodiscard]] nlohmann::json contract() const {
+    nlohmann::json c = {{"recipe", run.recipe_name}, {"model", model_spec::name}, {"in_channels", build_options_.in_channels}};
+    c.update(data.contract());
+    c.update(task.contract());
     return c;
   }
 
   [[nodiscard]] nlohmann::json describe() {
     nlohmann::json policy_list = nlohmann::json::array();
     hana::for_each(policies, [&](auto& p) {
-      nlohmann::json entry = {{"name", p.name}};
-      if constexpr (std::is_invocable_v<decltype(event::describe), decltype(p)>) entry["settings"] = p.describe();
+      using P = std::remove_cvref_t<decltype(p)>;
+      nlohmann::json entry = {{"name", P::name}};
+      if constexpr (hook::describe::present<P>) entry["settings"] = p.describe();
       policy_list.push_back(entry);
     });
     return {{"recipe", run.recipe_name},
             {"model", model_spec::name},
             {"params", parameter_count()},
-            {"num_landmarks", landmarks_.size()},
-            {"landmarks", landmarks_.symbols},
             {"data", data.describe()},
-            {"loss", loss_type::name},
+            {"task", task.describe()},
             {"optimizer", optimizer_settings.describe()},
-            {"decoder", decoder::name},
             {"policies", policy_list},
-            {"fit", {{"epochs", run.fit.epochs}, {"batch_size", run.fit.batch_size}, {"seed", run.fit.seed}}}};
+            {"fit", describe_fields(run.fit)}};
   }
 
-  // --- one training micro-batch ------------------------------------------
-  struct device_batch {
-    torch::Tensor input;    // [B, 1, H, W] normalised float
-    torch::Tensor target;   // [B, L, h, w]
-    torch::Tensor weight;   // [B, L]
-  };
 
-  // uint8 pixels and coordinates become float input and Gaussian targets here,
-  // on the training device, at heatmap resolution.
-  device_batch to_device(const data::batch& b) {
-    const auto dev = device();
-    auto pixels = torch::from_blob(const_cast<std::uint8_t*>(b.pixels.data()), {b.size, 1, b.height, b.width}, torch::kUInt8)
-                      .to(dev);
-    auto input = pixels.to(torch::kFloat32).mul_(1.0 / (255.0 * data.config.std_dev)).sub_(data.config.mean / data.config.std_dev);
-    const double stride = model_spec::output_stride;
-    auto coords = torch::from_blob(const_cast<float*>(b.landmarks.data()), {b.size, b.num_landmarks, 2}, torch::kFloat32).to(dev);
-    coords = (coords + 0.5) / stride - 0.5;
-    auto target = heatmap::render_gaussian(coords, b.height / model_spec::output_stride, b.width / model_spec::output_stride,
-                                           data.config.heatmap_sigma);
-    auto weight = torch::from_blob(const_cast<float*>(b.present.data()), {b.size, b.num_landmarks}, torch::kFloat32).to(dev);
-    return {input, target, weight};
-  }
+  // The task's device batch (input and targets) for a host batch.
+  auto to_device(const typename data_type::batch_type& b) { return task.to_device(b, device()); }
 
-  // Forward, loss and backward for one micro-batch; at the end of an
-  // accumulation window, the optimizer step and its events. Returns the loss.
-  double train_micro_batch(device_batch&& batch, bool window_ends) {
+  // --- one training micro-batch -----------------------------------------------
+  // Forward, loss and backward; at the end of an accumulation window the
+  // window's gradient is normalised by the targets present in the whole
+  // window (so 4 micro-batches of 2 equal one batch of 8, also with missing
+  // landmarks or a short last window), then the optimizer step and its hooks.
+  // Nothing here reads a value back from the device.
+  template <class DeviceBatch>
+  void train_micro_batch(DeviceBatch&& batch, bool window_ends) {
     auto& c = *ctx_;
-    emit(event::prepare_input, c, batch.input);
+    emit(hook::prepare_input{}, c, batch.input);
+    loss_terms terms;
     {
-      auto scopes = hana::transform(policies, [&](auto& p) {
-        if constexpr (std::is_invocable_v<decltype(event::forward_scope), decltype(p), context&>)
-          return event::forward_scope(p, c);
-        else
-          return hana::nothing;
-      });
+      auto scopes = forward_scopes();
       const auto output = (*model_)->forward(batch.input);
-      c.loss = loss(output, batch.target, batch.weight);
+      terms = task.loss(output, batch);
       (void)scopes;
     }
-    c.loss_value = c.loss.template item<double>();
-    auto scaled = c.loss / static_cast<double>(c.window_length);
-    emit(event::scale_loss, c, scaled);
+    const auto count = terms.count.detach().to(torch::kFloat32);
+    c.loss = terms.sum / count.clamp_min(1.0);
+    auto scaled = c.window_length == 1 ? c.loss : terms.sum;
+    window_count_ = window_count_.defined() ? window_count_ + count : count;
+    emit(hook::scale_loss{}, c, scaled);
     scaled.backward();
+    epoch_loss_ = epoch_loss_.defined() ? epoch_loss_ + c.loss.detach() : c.loss.detach().clone();
     ++c.micro_step;
-    if (window_ends) {
-      emit(event::unscale_gradients, c);
-      if (emit_all_agree(c)) {
-        optimizer_->step();
-        ++c.global_step;
-        emit(event::after_optimizer_step, c);
-      } else {
-        emit(event::after_skipped_step, c);
-      }
-      optimizer_->zero_grad();
+    if (!window_ends) return;
+    if (c.window_length > 1) normalise_gradients(window_count_.clamp_min(1.0));
+    window_count_ = torch::Tensor();
+    emit(hook::unscale_gradients{}, c);
+    if (all_agree_to_step()) {
+      optimizer_->step();
+      ++c.global_step;
+      emit(hook::after_optimizer_step{}, c);
+    } else {
+      emit(hook::after_skipped_step{}, c);
     }
-    return c.loss_value;
+    optimizer_->zero_grad();
   }
 
   // Where micro-batch `batch_in_epoch` falls in its accumulation window:
   // windows restart each epoch and the last one may be shorter.
   struct window_position {
-    std::int64_t length = 1;  // micro-batches in this window (the loss divisor)
+    std::int64_t length = 1;  // micro-batches in this window
     bool ends = true;         // the optimizer steps after this micro-batch
   };
   [[nodiscard]] static window_position window_at(std::int64_t batch_in_epoch, std::int64_t batches_per_epoch,
@@ -265,105 +196,84 @@ class trainer {
     return {length, batch_in_epoch + 1 == start + length};
   }
 
-  // Micro-batches per optimizer update, from an accumulate policy if present.
+  // Micro-batches per optimizer update: the policy that answers
+  // accumulation_steps() (at most one may), else 1.
   [[nodiscard]] std::int64_t accumulation_steps() const {
     std::int64_t steps = 1;
     hana::for_each(policies, [&](const auto& p) {
-      if constexpr (std::remove_cvref_t<decltype(p)>::kind == policy_kind::accumulate) steps = p.config.steps;
+      if constexpr (hook::accumulation_steps::present<std::remove_cvref_t<decltype(p)>>) steps = p.accumulation_steps();
     });
-    return steps;
+    return std::max<std::int64_t>(1, steps);
   }
 
-  // --- evaluation ---------------------------------------------------------
-  torch::nn::Module& evaluation_module() {
-    torch::nn::Module* chosen = model_->ptr().get();
+  // --- evaluation ---------------------------------------------------------------
+  // The weights to evaluate: a policy's (EMA's shadow, same module type) or the model.
+  module_type& evaluation_module() {
+    module_type* chosen = &*model_;
     hana::for_each(policies, [&](auto& p) {
-      if constexpr (std::is_invocable_v<decltype(event::evaluation_model), decltype(p), context&>)
-        if (auto* m = event::evaluation_model(p, *ctx_)) chosen = m;
+      if constexpr (hook::evaluation_model::present<std::remove_cvref_t<decltype(p)>>)
+        if (auto* m = p.evaluation_model(*ctx_)) chosen = m;
     });
     return *chosen;
   }
 
-  // Predicts every image of a split at original resolution and collects radial
-  // errors, with the mean-shape baseline beside them. Training's validation
-  // and the evaluate subcommand both run exactly this.
-  evaluation evaluate(const data::split& split, const metric::mean_shape_baseline* baseline) {
-    const auto started = std::chrono::steady_clock::now();
+  // Runs the evaluation weights over a split and lets the task score it.
+  // Training's validation and the evaluate and predict commands run this.
+  evaluation_type evaluate(const sample_set& set) {
     auto& module = evaluation_module();
-    const bool was_training = module.is_training();
-    module.eval();
+    const bool was_training = module->is_training();
+    module->eval();
     torch::NoGradGuard no_grad;
-    data::aariz_samples<typename data_spec::augmentations_type> samples(split, data.config.image_size, data.augmentations,
-                                                                        false, run.fit.seed, 0);
-    auto options = pipeline_options(false);
-    data::batch_pipeline pipeline(split.images.size(), static_cast<int>(landmarks_.size()), options, samples);
-    pipeline.start_epoch(0);
-    evaluation result;
-    result.errors = metric::radial_errors(landmarks_.size());
-    result.baseline_errors = metric::radial_errors(landmarks_.size());
-    result.predictions.resize(split.images.size());
-    auto& forward_module = *model_;
-    while (auto b = pipeline.next()) {
-      auto batch = to_device(*b);
-      emit(event::prepare_input, *ctx_, batch.input);
+    auto evaluator = task.evaluator(set);
+    auto pipeline = data.make_pipeline(set, settings(false));
+    pipeline->start_epoch(0, 0);
+    while (auto b = pipeline->next()) {
+      auto input = task.input(*b, device());
+      emit(hook::prepare_input{}, *ctx_, input);
       torch::Tensor output;
       {
-        auto scopes = hana::transform(policies, [&](auto& p) {
-          if constexpr (std::is_invocable_v<decltype(event::forward_scope), decltype(p), context&>)
-            return event::forward_scope(p, *ctx_);
-          else
-            return hana::nothing;
-        });
-        output = forward_with(module, forward_module, batch.input).to(torch::kFloat32);
+        auto scopes = forward_scopes();
+        output = module->forward(input).to(torch::kFloat32);
         (void)scopes;
       }
-      const auto coords = decoder::decode(output, data.config.heatmap_sigma).to(torch::kCPU).contiguous();
-      const auto acc = coords.template accessor<float, 3>();
-      const double stride = model_spec::output_stride;
-      for (int i = 0; i < b->size; ++i) {
-        const auto index = b->dataset_indices[static_cast<std::size_t>(i)];
-        const auto& record = split.images[index];
-        const auto original_from_input = data::invert(b->input_from_original[static_cast<std::size_t>(i)]);
-        std::vector<data::point> predicted(landmarks_.size());
-        for (std::size_t k = 0; k < landmarks_.size(); ++k) {
-          const data::point in_input{(acc[i][static_cast<long>(k)][0] + 0.5) * stride - 0.5,
-                                     (acc[i][static_cast<long>(k)][1] + 0.5) * stride - 0.5};
-          predicted[k] = data::apply(original_from_input, in_input);
-        }
-        result.errors.add(record, predicted);
-        if (baseline) result.baseline_errors.add(record, baseline->predict(record));
-        result.predictions[index] = std::move(predicted);
-      }
+      evaluator.add(*b, output);
     }
-    if (was_training) module.train();
-    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    return result;
+    pipeline->stop();
+    if (was_training) module->train();
+    return evaluator.finish();
   }
 
-  // --- checkpoints ----------------------------------------------------------
+  [[nodiscard]] pipeline_settings settings(bool training) const {
+    pipeline_settings s;
+    s.batch_size = run.fit.batch_size;
+    s.num_workers = training ? run.fit.num_workers : std::max(1, run.fit.num_workers);
+    s.prefetch_batches = run.fit.prefetch_batches;
+    s.memory_budget_bytes = static_cast<std::size_t>(run.fit.memory_budget_mb) << 20;
+    s.cache_bytes = training ? static_cast<std::size_t>(run.fit.cache_mb) << 20 : 0;
+    s.seed = run.fit.seed;
+    s.training = training;
+    s.skip_bad_samples = run.skip_bad_samples;
+    s.log = ctx_ ? ctx_->log : &std::cout;
+    return s;
+  }
+
+  // --- checkpoints ----------------------------------------------------------------
   void save_checkpoint(const std::filesystem::path& path) {
-    io::write_atomically(path, [&](const std::filesystem::path& temporary) {
-      torch::serialize::OutputArchive archive;
-      torch::serialize::OutputArchive model_archive;
-      (*model_)->save(model_archive);
-      archive.write("model", model_archive);
-      torch::serialize::OutputArchive optimizer_archive;
-      optimizer_->save(optimizer_archive);
-      archive.write("optimizer", optimizer_archive);
-      archive.write("contract", c10::IValue(contract().to_json().dump()));
-      const nlohmann::json counters = {{"epoch", ctx_->epoch},           {"batch_in_epoch", ctx_->batch_in_epoch},
-                                       {"micro_step", ctx_->micro_step}, {"global_step", ctx_->global_step},
-                                       {"metrics", ctx_->metrics}};
-      archive.write("counters", c10::IValue(counters.dump()));
-      archive.write("torch_rng", at::detail::getDefaultCPUGenerator().get_state(), /*is_buffer=*/true);
+    auto& c = *ctx_;
+    nlohmann::json metrics = nullptr;
+    if (c.validated) metrics = describe_fields(c.metrics);
+    const nlohmann::json counters = {{"epoch", c.epoch},           {"batch_in_epoch", c.batch_in_epoch},
+                                     {"micro_step", c.micro_step}, {"global_step", c.global_step},
+                                     {"metrics", metrics}};
+    io::write_checkpoint(path, **model_, *optimizer_, contract(), counters, [&](torch::serialize::OutputArchive& archive) {
       hana::for_each(policies, [&](auto& p) {
-        if constexpr (std::is_invocable_v<decltype(event::save_state), decltype(p), torch::serialize::OutputArchive&>) {
+        using P = std::remove_cvref_t<decltype(p)>;
+        if constexpr (hook::save_state::present<P>) {
           torch::serialize::OutputArchive policy_archive;
-          event::save_state(p, policy_archive);
-          archive.write(std::string("policy_") + std::string(p.name), policy_archive);
+          p.save_state(policy_archive);
+          archive.write("policy_" + std::string(P::name), policy_archive);
         }
       });
-      archive.save_to(temporary.string());
     });
   }
 
@@ -372,247 +282,170 @@ class trainer {
   // Loads a checkpoint after checking its contract against this recipe and
   // data; `everything` also restores optimizer, counters and policy states.
   void load_checkpoint(const std::filesystem::path& path, restore what) {
-    if (!std::filesystem::exists(path)) throw std::runtime_error(path.string() + ": checkpoint file does not exist");
-    torch::serialize::InputArchive archive;
-    c10::IValue contract_value;
-    try {
-      archive.load_from(path.string());
-      archive.read("contract", contract_value);
-    } catch (const c10::Error& e) {
-      throw std::runtime_error(path.string() + ": not a mixtrain checkpoint (" + first_line(e.what()) + ")");
-    }
-    const auto stored = io::preprocessing_contract::from_json(nlohmann::json::parse(contract_value.toStringRef()));
-    auto differences = stored.differences(contract());
-    std::erase_if(differences, [](const std::string& d) { return d.rfind("recipe:", 0) == 0; });
-    if (!differences.empty()) {
-      std::string message = path.string() + ": checkpoint does not fit this recipe and data:";
-      for (const auto& d : differences) message += "\n  " + d;
-      throw std::runtime_error(message);
-    }
-    torch::serialize::InputArchive model_archive;
-    archive.read("model", model_archive);
-    (*model_)->load(model_archive);
-    if (what == restore::weights_only) {
-      read_policy_states(archive);
-      return;
-    }
-    torch::serialize::InputArchive optimizer_archive;
-    archive.read("optimizer", optimizer_archive);
-    optimizer_->load(optimizer_archive);
-    c10::IValue counters_value;
-    archive.read("counters", counters_value);
-    const auto counters = nlohmann::json::parse(counters_value.toStringRef());
-    ctx_->epoch = counters.at("epoch");
-    ctx_->batch_in_epoch = counters.at("batch_in_epoch");
-    ctx_->micro_step = counters.at("micro_step");
-    ctx_->global_step = counters.at("global_step");
-    ctx_->metrics = counters.at("metrics").get<std::map<std::string, double>>();
-    torch::Tensor rng;
-    archive.read("torch_rng", rng, true);
-    at::Generator generator = at::detail::getDefaultCPUGenerator();  // a shared handle
-    generator.set_state(rng);
-    read_policy_states(archive);
-  }
-
-  // The weights a new run starts from: run.init_from, else a policy's
-  // `init_from` (the checkpoint policy registers --init_from and --init_strict).
-  struct weights_source {
-    std::filesystem::path path;
-    bool strict = true;
-  };
-  [[nodiscard]] weights_source initial_weights() const {
-    weights_source source{run.init_from, run.init_strict};
-    hana::for_each(policies, [&](const auto& p) {
-      if constexpr (requires { std::filesystem::path(p.init_from); bool(p.init_strict); })
-        if (source.path.empty()) source = {p.init_from, p.init_strict};
-    });
-    return source;
-  }
-
-  // Loads only model weights from a mixtrain checkpoint or a torch.save()
-  // tensor file, matching by name. Strict: throws, loading nothing, and lists
-  // every missing, unexpected and mis-shaped tensor; otherwise loads what
-  // matches and returns the same report.
-  io::load_report load_weights(const std::filesystem::path& path, bool strict = true) {
-    if (!std::filesystem::exists(path)) throw std::runtime_error(path.string() + ": weights file does not exist");
-    io::tensor_map tensors;
-    bool is_checkpoint = false;
-    try {
-      torch::serialize::InputArchive archive;
-      archive.load_from(path.string());
-      torch::serialize::InputArchive model_archive;
-      if (archive.try_read("model", model_archive)) {
-        flatten_archive(model_archive, "", tensors);
-        is_checkpoint = true;
+    auto opened = io::open_checkpoint(path);
+    opened.require_contract(contract());
+    io::read_model(opened, **model_);
+    if (what == restore::everything) {
+      const auto counters = io::read_training_state(opened, *optimizer_);
+      auto& c = *ctx_;
+      c.epoch = counters.at("epoch");
+      c.batch_in_epoch = counters.at("batch_in_epoch");
+      c.micro_step = counters.at("micro_step");
+      c.global_step = counters.at("global_step");
+      if (!counters.at("metrics").is_null()) {
+        restore_metrics(counters.at("metrics"));
+        c.validated = true;
       }
-    } catch (const std::exception&) {
-      // not a checkpoint archive: try a tensor file below
     }
-    if (!is_checkpoint) tensors = io::load_tensor_file(path);
-    try {
-      return io::load_state_dict(*model_->ptr(), tensors, {.strict = strict, .rename = {}});
-    } catch (const std::runtime_error& e) {
-      throw std::runtime_error(path.string() + ": " + e.what());
-    }
+    hana::for_each(policies, [&](auto& p) {
+      using P = std::remove_cvref_t<decltype(p)>;
+      if constexpr (hook::load_state::present<P>) {
+        torch::serialize::InputArchive policy_archive;
+        if (opened.archive.try_read("policy_" + std::string(P::name), policy_archive)) p.load_state(policy_archive);
+      }
+    });
   }
 
-  // --- the fit loop -------------------------------------------------------------
+  // Model weights only (--init_from): a checkpoint or a tensor file.
+  io::load_report load_weights(const std::filesystem::path& path, bool strict = true) {
+    return io::load_weights(**model_, path, strict);
+  }
+
+  // --- the fit loop -----------------------------------------------------------------
   struct fit_result {
-    evaluation validation;
+    std::optional<evaluation_type> validation;
     std::int64_t epochs_run = 0;
   };
 
-  fit_result fit(const data::split& train, const data::split& valid) {
+  fit_result fit(const sample_set& train, const sample_set& valid) {
     auto& c = *ctx_;
     std::filesystem::create_directories(run.output_dir);
-    const metric::mean_shape_baseline baseline(train);
-    data::aariz_samples<typename data_spec::augmentations_type> samples(
-        train, data.config.image_size, data.augmentations, true, run.fit.seed,
-        static_cast<std::size_t>(run.fit.cache_mb) << 20);
-    auto train_options = pipeline_options(true);
-    if (run.fit.num_workers == 0) {  // --num_workers auto: measure the real producer, then keep the count
-      run.fit.num_workers = data::choose_num_workers(train.images.size(), static_cast<int>(landmarks_.size()),
-                                                     train_options, samples, {.log = c.log});
-      train_options.num_workers = run.fit.num_workers;
-    }
-    data::batch_pipeline pipeline(train.images.size(), static_cast<int>(landmarks_.size()), train_options, samples);
-    c.batches_per_epoch = pipeline.batches_per_epoch();
+    c.output_dir = run.output_dir;
+    if constexpr (requires { task.prepare(train); }) task.prepare(train);  // e.g. a baseline from the training set
+    auto pipeline = data.make_pipeline(train, settings(true));
+    run.fit.num_workers = pipeline->num_workers();
+    c.batches_per_epoch = pipeline->batches_per_epoch();
     const auto window = accumulation_steps();
     c.updates_per_epoch = (c.batches_per_epoch + window - 1) / window;
     c.epochs = run.fit.epochs;
-
-    std::ofstream csv;
-    const auto csv_path = run.output_dir / "metrics.csv";
     const bool resuming = c.epoch > 0 || c.batch_in_epoch > 0;
-    csv.open(csv_path, resuming ? std::ios::app : std::ios::trunc);
-    if (!resuming)
-      csv << "epoch,train_loss,val_mre_mm,val_sd_mm,val_sdr_2mm,val_sdr_2_5mm,val_sdr_3mm,val_sdr_4mm,lr,images_per_s,"
-             "data_wait_fraction,epoch_s\n";
-
-    if (const auto init = initial_weights(); !init.path.empty()) {
+    if (!run.init_from.empty()) {
       if (resuming || c.global_step > 0)
         throw std::runtime_error("--init_from starts a new run from weights; it cannot be combined with --resume");
-      const auto report = load_weights(init.path, init.strict);
-      *c.log << "initialised from " << init.path.string() << ": " << report.describe() << "\n";
+      const auto report = load_weights(run.init_from, run.init_strict);
+      *c.log << "initialised from " << run.init_from.string() << ": " << report.describe() << "\n";
     }
-    emit(event::on_fit_begin, c);
+    emit(hook::on_fit_begin{}, c);
     (*model_)->train();
     optimizer_->zero_grad();
     fit_result result;
     for (; c.epoch < run.fit.epochs && !c.stop_requested; ++c.epoch) {
-      const auto epoch_started = std::chrono::steady_clock::now();
-      const auto wait_before = pipeline.stats().consumer_wait_s;
-      pipeline.start_epoch(static_cast<std::uint64_t>(c.epoch), c.batch_in_epoch);
-      emit(event::on_epoch_begin, c);
-      double loss_sum = 0;
-      std::int64_t loss_count = 0, images = 0;
-      while (auto b = pipeline.next()) {
-        for (const auto& message : b->skipped) *c.log << "warning: skipped bad sample: " << message << "\n";
-        const auto position = window_at(c.batch_in_epoch, c.batches_per_epoch, window);
-        c.window_length = position.length;
-        const bool window_ends = position.ends;
-        images += b->size;
-        loss_sum += train_micro_batch(to_device(*b), window_ends);
-        ++loss_count;
-        ++c.batch_in_epoch;
-        if (c.stop_requested && window_ends) break;
-      }
-      const bool epoch_complete = c.batch_in_epoch >= c.batches_per_epoch;
-      const double train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_started).count();
-      const double waited = pipeline.stats().consumer_wait_s - wait_before;
-      if (!epoch_complete) {
+      if (!train_epoch(*pipeline, window)) {
         // Stopped at a window boundary mid-epoch; the counters point at the
         // next micro-batch, so a checkpoint written now resumes exactly there.
-        emit(event::on_interrupt, c);
+        emit(hook::on_interrupt{}, c);
         break;
       }
       c.batch_in_epoch = 0;
-
-      result.validation = evaluate(valid, &baseline);
-      const auto summary = result.validation.errors.overall();
-      c.metrics = {{"val_mre", summary.mre_mm},     {"val_sd", summary.sd_mm},        {"val_sdr_2mm", summary.sdr[0]},
-                   {"val_sdr_2_5mm", summary.sdr[1]}, {"val_sdr_3mm", summary.sdr[2]}, {"val_sdr_4mm", summary.sdr[3]},
-                   {"train_loss", loss_count ? loss_sum / static_cast<double>(loss_count) : 0.0}};
-      emit(event::on_validation_end, c);
-      const double lr = optimizer_->param_groups().front().options().get_lr();
-      const double epoch_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_started).count();
-      *c.log << fmt::format(
-          "epoch {:>3}/{}  loss {:.5f}  val MRE {:.3f} mm  SDR@2mm {:5.1f}%  lr {:.2e}  {:.1f} img/s  data wait {:4.1f}%  "
-          "{:.1f}s\n",
-          c.epoch + 1, run.fit.epochs, c.metrics["train_loss"], summary.mre_mm, 100 * summary.sdr[0], lr,
-          static_cast<double>(images) / std::max(train_seconds, 1e-9), 100 * waited / std::max(train_seconds, 1e-9),
-          epoch_seconds)
-             << std::flush;
-      csv << fmt::format("{},{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{:.6e},{:.3f},{:.4f},{:.3f}\n", c.epoch + 1,
-                         c.metrics["train_loss"], summary.mre_mm, summary.sd_mm, summary.sdr[0], summary.sdr[1],
-                         summary.sdr[2], summary.sdr[3], lr, static_cast<double>(images) / std::max(train_seconds, 1e-9),
-                         waited / std::max(train_seconds, 1e-9), epoch_seconds);
-      csv.flush();
+      result.validation.emplace(evaluate(valid));
+      c.metrics = result.validation->metrics;
+      c.validated = true;
+      emit(hook::on_validation_end{}, c);
+      c.statistics.learning_rate = optimizer_->param_groups().front().options().get_lr();
+      c.statistics.epoch_seconds = seconds_since(epoch_started_);
       ++result.epochs_run;
-      {
-        // The epoch is done: counters point at the next one, so a checkpoint
-        // written now resumes there.
-        ++c.epoch;
-        emit(event::on_epoch_end, c);
-        save_checkpoint(run.output_dir / "last.pt");
-        --c.epoch;
-      }
+      // The epoch is done: counters point at the next one, so a checkpoint
+      // written now resumes there.
+      ++c.epoch;
+      emit(hook::on_epoch_end{}, c);
+      save_checkpoint(run.output_dir / "last.pt");
+      --c.epoch;
     }
-    emit(event::on_fit_end, c);
-    pipeline.stop();
+    emit(hook::on_fit_end{}, c);
+    pipeline->stop();
     return result;
   }
 
-  [[nodiscard]] data::pipeline_options pipeline_options(bool training) const {
-    data::pipeline_options o;
-    o.input = data.config.image_size;
-    o.batch_size = run.fit.batch_size;
-    o.num_workers = std::max(1, run.fit.num_workers);
-    o.prefetch_batches = run.fit.prefetch_batches;
-    o.memory_budget_bytes = static_cast<std::size_t>(run.fit.memory_budget_mb) << 20;
-    o.seed = run.fit.seed;
-    o.shuffle = training;
-    o.skip_bad_samples = run.skip_bad_samples;
-    return o;
-  }
-
  private:
-  static torch::Tensor forward_with(torch::nn::Module& chosen, module_type& own, const torch::Tensor& input) {
-    // The evaluation module is the model itself or a copy of the same type
-    // (EMA); dynamic_cast because Cloneable modules derive virtually from Module.
-    if (&chosen == own.ptr().get()) return own->forward(input);
-    return dynamic_cast<typename module_type::ContainedType&>(chosen).forward(input);
+  using clock = std::chrono::steady_clock;
+
+  template <class Hook, class P, class... Args>
+  void raise(P& p, Args&... args) {
+    if constexpr (std::is_same_v<decltype(Hook::call(p, args...)), bool>) {
+      if (Hook::call(p, args...)) ctx_->request_stop(std::string(P::name) + " requested a stop");
+    } else {
+      Hook::call(p, args...);
+    }
+  }
+  static double seconds_since(clock::time_point start) {
+    return std::chrono::duration<double>(clock::now() - start).count();
   }
 
-  void read_policy_states(torch::serialize::InputArchive& archive) {
-    hana::for_each(policies, [&](auto& p) {
-      if constexpr (std::is_invocable_v<decltype(event::load_state), decltype(p), torch::serialize::InputArchive&>) {
-        torch::serialize::InputArchive policy_archive;
-        if (archive.try_read(std::string("policy_") + std::string(p.name), policy_archive))
-          event::load_state(p, policy_archive);
-      }
+  // One epoch's training part; false when a stop request ended it early.
+  template <class Pipeline>
+  bool train_epoch(Pipeline& pipeline, std::int64_t window) {
+    auto& c = *ctx_;
+    epoch_started_ = clock::now();
+    const double wait_before = pipeline.wait_seconds();
+    pipeline.start_epoch(static_cast<std::uint64_t>(c.epoch), c.batch_in_epoch);
+    emit(hook::on_epoch_begin{}, c);
+    epoch_loss_ = torch::Tensor();
+    std::int64_t micro_batches = 0, images = 0;
+    while (auto b = pipeline.next()) {
+      const auto position = window_at(c.batch_in_epoch, c.batches_per_epoch, window);
+      c.window_length = position.length;
+      auto batch = task.to_device(*b, device());
+      images += batch.input.size(0);
+      train_micro_batch(std::move(batch), position.ends);
+      ++micro_batches;
+      ++c.batch_in_epoch;
+      if (c.stop_requested && position.ends) break;
+    }
+    auto& s = c.statistics;
+    s.images = images;
+    s.train_seconds = seconds_since(epoch_started_);
+    s.wait_seconds = pipeline.wait_seconds() - wait_before;
+    // The one read-back of the epoch's losses.
+    s.train_loss = micro_batches > 0 ? epoch_loss_.item<double>() / static_cast<double>(micro_batches) : 0.0;
+    return c.batch_in_epoch >= c.batches_per_epoch;
+  }
+
+  auto forward_scopes() {
+    return hana::transform(policies, [&](auto& p) {
+      if constexpr (hook::forward_scope::present<std::remove_cvref_t<decltype(p)>>) return p.forward_scope(*ctx_);
+      else return hana::nothing;
     });
   }
 
-  static std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
-
-  // Module::save nests one archive per submodule; this yields dotted names.
-  static void flatten_archive(torch::serialize::InputArchive& archive, const std::string& prefix, io::tensor_map& out) {
-    for (const auto& key : archive.keys()) {
-      c10::IValue value;
-      if (archive.try_read(key, value) && value.isTensor()) {
-        out.emplace(prefix + key, value.toTensor());
-        continue;
-      }
-      torch::serialize::InputArchive child;
-      if (archive.try_read(key, child)) flatten_archive(child, prefix + key + ".", out);
-    }
+  // True unless some policy's before_optimizer_step returned false (all run).
+  bool all_agree_to_step() {
+    bool proceed = true;
+    hana::for_each(policies, [&](auto& p) {
+      if constexpr (hook::before_optimizer_step::present<std::remove_cvref_t<decltype(p)>>)
+        proceed = p.before_optimizer_step(*ctx_) && proceed;
+    });
+    return proceed;
   }
 
-  data::landmark_set landmarks_;
+  void normalise_gradients(const torch::Tensor& count) {
+    torch::NoGradGuard no_grad;
+    for (auto& p : (*model_)->parameters())
+      if (p.mutable_grad().defined()) p.mutable_grad().div_(count);
+  }
+
+  void restore_metrics(const nlohmann::json& j) {
+    std::apply([&](const auto&... f) { ((ctx_->metrics.*(f.member) = j.at(std::string(f.name)).template get<double>()), ...); },
+               metrics_type::fields());
+  }
+
+  clock::time_point epoch_started_;
+  target_info targets_;
+  model::build_options build_options_;
   std::optional<module_type> model_;
   std::optional<optimizer_type> optimizer_;
-  std::unique_ptr<context> ctx_;
+  std::optional<context_type> ctx_;
+  torch::Tensor window_count_;  // present targets of the accumulation window so far
+  torch::Tensor epoch_loss_;    // sum of micro-batch losses this epoch, on the device
 };
 
 }  // namespace mixtrain

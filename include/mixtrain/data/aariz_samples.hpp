@@ -19,6 +19,8 @@
 #include <memory>
 #include <mutex>
 #include <random>
+#include <stdexcept>
+#include <string>
 #include <shared_mutex>
 #include <unordered_map>
 #include <vector>
@@ -26,7 +28,7 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include <mixtrain/augment/intensity.hpp>
+#include <mixtrain/augment/concepts.hpp>
 #include <mixtrain/data/annotation.hpp>
 #include <mixtrain/data/batch_pipeline.hpp>
 #include <mixtrain/data/geometry.hpp>
@@ -135,76 +137,17 @@ inline std::uint64_t sample_seed(std::uint64_t seed, std::uint64_t epoch, std::s
   return mix(mix(mix(seed) ^ epoch) ^ index);
 }
 
-namespace detail {
 
-// Gaussian noise on uint8 in about a nanosecond per pixel: 12 random bits per
-// pixel index a table of the rounded Gaussian quantiles (inverse CDF at the
-// 4096 bin centres), added with saturation. The random bits come from
-// SplitMix64, seeded from the sample's stream.
-class gaussian_noise {
- public:
-  static constexpr int bits = 12;
-  static constexpr int size = 1 << bits;
-
-  explicit gaussian_noise(double std_dev) {
-    for (int i = 0; i < size; ++i) {
-      const double p = (i + 0.5) / size;
-      // Bisection on the normal CDF: exact to double precision, done once per std.
-      double lo = -10, hi = 10;
-      for (int k = 0; k < 80; ++k) {
-        const double mid = 0.5 * (lo + hi);
-        (0.5 * std::erfc(-mid / std::sqrt(2.0)) < p ? lo : hi) = mid;
-      }
-      table_[static_cast<std::size_t>(i)] = static_cast<std::int16_t>(std::lround(0.5 * (lo + hi) * std_dev));
-    }
-  }
-
-  void apply(cv::Mat& image, std::uint64_t seed) const {
-    std::uint64_t state = seed;
-    auto next = [&state] {
-      std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-      z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-      return z ^ (z >> 31);
-    };
-    for (int r = 0; r < image.rows; ++r) {
-      auto* row = image.ptr<std::uint8_t>(r);
-      int c = 0;
-      for (; c + 5 <= image.cols; c += 5) {
-        std::uint64_t random = next();
-        for (int k = 0; k < 5; ++k, random >>= bits) add(row[c + k], random);
-      }
-      for (std::uint64_t random = next(); c < image.cols; ++c, random >>= bits) add(row[c], random);
-    }
-  }
-
- private:
-  void add(std::uint8_t& pixel, std::uint64_t random) const {
-    const int v = pixel + table_[static_cast<std::size_t>(random & (size - 1))];
-    pixel = static_cast<std::uint8_t>(v < 0 ? 0 : v > 255 ? 255 : v);
-  }
-
-  std::array<std::int16_t, size> table_{};
-};
-
-// The table for a noise level, built once per thread and level.
-inline const gaussian_noise& noise_for(double std_dev) {
-  thread_local double level = -1;
-  thread_local std::unique_ptr<gaussian_noise> table;
-  if (!table || level != std_dev) {
-    table = std::make_unique<gaussian_noise>(std_dev);
-    level = std_dev;
-  }
-  return *table;
-}
-
-}  // namespace detail
-
-// Augmentations of a recipe, applied per sample; `Augments` are
-// augment::affine / augment::intensity style types.
+// Augmentations of a recipe, applied per sample (augment/concepts.hpp):
+// geometric ones compose into the one warp, then photometric and general ones
+// run in recipe order on the warped image (general ones move the points too).
 template <class... Augments>
 struct augmentation_list {
+  static_assert((augment::check_augmentation<Augments>::ok && ...));
   std::tuple<Augments...> augments;
+
+  static constexpr bool has_pixel_stage = ((!augment::geometric<Augments>) || ...);
+  static constexpr bool moves_points_after_warp = (augment::general<Augments> || ...);
 
   [[nodiscard]] double largest_scale() const {
     double scale = 1;
@@ -212,22 +155,30 @@ struct augmentation_list {
     return scale;
   }
 
-  void sample(std::mt19937_64& rng, input_size input, affine& input_from_letterbox, augment::lookup_table& table,
-              double& noise_std) const {
-    std::apply([&](const auto&... a) { (apply_one(a, rng, input, input_from_letterbox, table, noise_std), ...); }, augments);
+  // The geometric part, composed onto `input_from_letterbox`.
+  void sample_geometry(std::mt19937_64& rng, input_size input, affine& input_from_letterbox) const {
+    std::apply([&](const auto&... a) { (compose_one(a, rng, input, input_from_letterbox), ...); }, augments);
+  }
+
+  // The pixel part: photometric and general augmentations in order.
+  void apply_pixels(cv::Mat& image, std::vector<point>& points, std::mt19937_64& rng) const {
+    std::apply([&](const auto&... a) { (apply_one(a, image, points, rng), ...); }, augments);
   }
 
  private:
   template <class A>
   static double largest_scale_of(const A& a) {
-    if constexpr (A::is_geometric) return a.largest_scale();
+    if constexpr (augment::geometric<A>) return a.largest_scale();
     else return 1.0;
   }
   template <class A>
-  static void apply_one(const A& a, std::mt19937_64& rng, input_size input, affine& m, augment::lookup_table& table,
-                        double& noise_std) {
-    if constexpr (A::is_geometric) m = compose(a.sample(rng, input), m);
-    else a.sample(rng, table, noise_std);
+  static void compose_one(const A& a, std::mt19937_64& rng, input_size input, affine& m) {
+    if constexpr (augment::geometric<A>) m = compose(a.sample(rng, input), m);
+  }
+  template <class A>
+  static void apply_one(const A& a, cv::Mat& image, std::vector<point>& points, std::mt19937_64& rng) {
+    if constexpr (augment::general<A>) a.apply(image, points, rng);
+    else if constexpr (augment::photometric<A>) a.apply(image, rng);
   }
 };
 
@@ -255,10 +206,7 @@ class aariz_samples final : public sample_producer {
 
     std::mt19937_64 rng(sample_seed(seed_, request.epoch, request.dataset_index));
     affine input_from_letterbox(1, 0, 0, 0, 1, 0);
-    augment::lookup_table table;
-    for (int v = 0; v < 256; ++v) table[static_cast<std::size_t>(v)] = static_cast<std::uint8_t>(v);
-    double noise_std = 0;
-    if (augment_) augmentations_.sample(rng, input_, input_from_letterbox, table, noise_std);
+    if (augment_) augmentations_.sample_geometry(rng, input_, input_from_letterbox);
     const affine input_from_original =
         compose(input_from_letterbox, letterbox(source.original_size.width, source.original_size.height, input_));
     cv::Mat out(input_.height, input_.width, CV_8UC1, slot.pixels);
@@ -266,16 +214,21 @@ class aariz_samples final : public sample_producer {
                    cv::INTER_LINEAR, cv::BORDER_CONSTANT, cv::Scalar(0));
     const auto t2 = clock::now();
 
-    if (augment_) {
-      bool identity = true;
-      for (int v = 0; v < 256; ++v) identity = identity && table[static_cast<std::size_t>(v)] == v;
-      if (!identity) cv::LUT(out, cv::Mat(1, 256, CV_8UC1, table.data()), out);
-      if (noise_std > 0) detail::noise_for(noise_std).apply(out, rng());
-    }
     *slot.input_from_original = input_from_original;
     const auto count = record.landmarks.size();
+    std::vector<point> points(count);
+    for (std::size_t k = 0; k < count; ++k) points[k] = apply(input_from_original, record.landmarks[k]);
+    if (augment_ && Augmentations::has_pixel_stage) {
+      augmentations_.apply_pixels(out, points, rng);
+      if (out.data != slot.pixels) {  // an augmentation assigned a new image: bring it back into the batch
+        if (out.rows != input_.height || out.cols != input_.width || out.type() != CV_8UC1)
+          throw std::runtime_error("an augmentation changed the image's size or type; it must keep a " +
+                                   std::to_string(input_.width) + "x" + std::to_string(input_.height) + " uint8 image");
+        out.copyTo(cv::Mat(input_.height, input_.width, CV_8UC1, slot.pixels));
+      }
+    }
     for (std::size_t k = 0; k < count; ++k) {
-      const auto p = apply(input_from_original, record.landmarks[k]);
+      const auto p = points[k];
       slot.landmarks[2 * k] = static_cast<float>(p.x);
       slot.landmarks[2 * k + 1] = static_cast<float>(p.y);
       const bool inside = p.x >= -0.5 && p.y >= -0.5 && p.x <= input_.width - 0.5 && p.y <= input_.height - 0.5;

@@ -16,6 +16,8 @@
 // formats are therefore decoded at full size here and the caller scales them
 // down once, with area averaging, to what it needs. Either way the decoded
 // image comes with its exact per-axis mapping back to original pixel centres.
+// (About 470 lines on purpose: the per-format header readers and reduced decoders
+// share the truncation checks and error wording that make "names the file" hold.)
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>

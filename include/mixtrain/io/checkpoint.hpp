@@ -1,7 +1,11 @@
 #pragma once
-// Checkpoint files: atomic writes (temporary file, then rename: never a torn
-// file) and the preprocessing contract that every checkpoint carries, so that
-// evaluate and predict apply exactly what training used.
+// Checkpoint files. The one place that opens a checkpoint archive and checks
+// its preprocessing contract (open_checkpoint), the writer of the parts every
+// checkpoint has, and atomic writes (temporary file, then rename: never a torn
+// file). The contract is a flat JSON object whose fields come from the model,
+// the data source and the task; evaluate and predict refuse a checkpoint
+// whose contract differs, listing each field.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -11,73 +15,60 @@
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <ATen/CPUGeneratorImpl.h>
 
 namespace mixtrain::io {
 
-struct preprocessing_contract {
-  std::string recipe;
-  std::string model;
-  std::vector<std::string> symbols;
-  int input_width = 0;
-  int input_height = 0;
-  std::string geometry = "letterbox: aspect-preserving scale, centred, zero padding";
-  double mean = 0;
-  double std_dev = 1;
-  int in_channels = 1;
-  int heatmap_stride = 4;
-  double heatmap_sigma = 2;
-  std::string decoder;
-
-  friend bool operator==(const preprocessing_contract&, const preprocessing_contract&) = default;
-
-  [[nodiscard]] nlohmann::json to_json() const {
-    return {{"recipe", recipe},           {"model", model},           {"symbols", symbols},
-            {"input_size", {input_width, input_height}},               {"geometry", geometry},
-            {"normalisation", {{"mean", mean}, {"std", std_dev}}},     {"in_channels", in_channels},
-            {"heatmap_stride", heatmap_stride}, {"heatmap_sigma", heatmap_sigma}, {"decoder", decoder}};
+// Every field that differs, as "field: checkpoint has X, this run has Y";
+// fields in `ignored` (e.g. the recipe's name) do not count.
+inline std::vector<std::string> contract_differences(const nlohmann::json& stored, const nlohmann::json& here,
+                                                     const std::vector<std::string>& ignored = {"recipe"}) {
+  std::vector<std::string> out;
+  auto skip = [&](const std::string& key) { return std::find(ignored.begin(), ignored.end(), key) != ignored.end(); };
+  for (const auto& [key, value] : stored.items()) {
+    if (skip(key)) continue;
+    if (!here.contains(key)) out.push_back(key + ": checkpoint has " + value.dump() + ", this run has none");
+    else if (here.at(key) != value)
+      out.push_back(key + ": checkpoint has " + value.dump() + ", this run has " + here.at(key).dump());
   }
+  for (const auto& [key, value] : here.items())
+    if (!skip(key) && !stored.contains(key)) out.push_back(key + ": checkpoint has none, this run has " + value.dump());
+  return out;
+}
 
-  static preprocessing_contract from_json(const nlohmann::json& j) {
-    preprocessing_contract c;
-    c.recipe = j.at("recipe");
-    c.model = j.at("model");
-    c.symbols = j.at("symbols").get<std::vector<std::string>>();
-    c.input_width = j.at("input_size").at(0);
-    c.input_height = j.at("input_size").at(1);
-    c.geometry = j.at("geometry");
-    c.mean = j.at("normalisation").at("mean");
-    c.std_dev = j.at("normalisation").at("std");
-    c.in_channels = j.at("in_channels");
-    c.heatmap_stride = j.at("heatmap_stride");
-    c.heatmap_sigma = j.at("heatmap_sigma");
-    c.decoder = j.at("decoder");
-    return c;
-  }
+// An opened checkpoint: the archive and its contract.
+struct opened_checkpoint {
+  std::filesystem::path path;
+  torch::serialize::InputArchive archive;
+  nlohmann::json contract;
 
-  // Every field that differs, as "field: checkpoint X, here Y"; empty if none.
-  [[nodiscard]] std::vector<std::string> differences(const preprocessing_contract& here) const {
-    std::vector<std::string> out;
-    const auto mine = to_json(), theirs = here.to_json();
-    for (const auto& [key, value] : mine.items())
-      if (theirs.at(key) != value) out.push_back(key + ": checkpoint has " + value.dump() + ", this run has " + theirs.at(key).dump());
-    return out;
+  // Throws, listing every differing field, unless the contract matches.
+  void require_contract(const nlohmann::json& here) const {
+    const auto differences = contract_differences(contract, here);
+    if (differences.empty()) return;
+    std::string message = path.string() + ": checkpoint does not fit this recipe and data:";
+    for (const auto& d : differences) message += "\n  " + d;
+    throw std::runtime_error(message);
   }
 };
 
-// Reads only the contract of a checkpoint written by the trainer.
-inline preprocessing_contract read_contract(const std::filesystem::path& path) {
+inline opened_checkpoint open_checkpoint(const std::filesystem::path& path) {
   if (!std::filesystem::exists(path)) throw std::runtime_error(path.string() + ": checkpoint file does not exist");
-  torch::serialize::InputArchive archive;
+  opened_checkpoint opened{path, {}, {}};
   c10::IValue value;
   try {
-    archive.load_from(path.string());
-    archive.read("contract", value);
-  } catch (const c10::Error& e) {
+    opened.archive.load_from(path.string());
+    opened.archive.read("contract", value);
+    opened.contract = nlohmann::json::parse(value.toStringRef());
+  } catch (const std::exception& e) {
     const std::string what = e.what();
     throw std::runtime_error(path.string() + ": not a mixtrain checkpoint (" + what.substr(0, what.find('\n')) + ")");
   }
-  return preprocessing_contract::from_json(nlohmann::json::parse(value.toStringRef()));
+  return opened;
 }
+
+// Only the contract (predict reads its preprocessing from it).
+inline nlohmann::json read_contract(const std::filesystem::path& path) { return open_checkpoint(path).contract; }
 
 // Writes through `writer` into a temporary sibling, then renames over `path`:
 // a reader sees the old file or the new one, never a partial one.
@@ -93,6 +84,48 @@ inline void write_atomically(const std::filesystem::path& path,
     std::filesystem::remove(temporary, ignored);
     throw;
   }
+}
+
+// The parts of every checkpoint: model, optimizer, contract, counters and the
+// CPU generator's state; `extra` adds the policies' states.
+inline void write_checkpoint(const std::filesystem::path& path, const torch::nn::Module& model,
+                             const torch::optim::Optimizer& optimizer, const nlohmann::json& contract,
+                             const nlohmann::json& counters,
+                             const std::function<void(torch::serialize::OutputArchive&)>& extra) {
+  write_atomically(path, [&](const std::filesystem::path& temporary) {
+    torch::serialize::OutputArchive archive;
+    torch::serialize::OutputArchive model_archive;
+    model.save(model_archive);
+    archive.write("model", model_archive);
+    torch::serialize::OutputArchive optimizer_archive;
+    optimizer.save(optimizer_archive);
+    archive.write("optimizer", optimizer_archive);
+    archive.write("contract", c10::IValue(contract.dump()));
+    archive.write("counters", c10::IValue(counters.dump()));
+    archive.write("torch_rng", at::detail::getDefaultCPUGenerator().get_state(), /*is_buffer=*/true);
+    extra(archive);
+    archive.save_to(temporary.string());
+  });
+}
+
+// Restores what write_checkpoint wrote; returns the counters.
+inline nlohmann::json read_training_state(opened_checkpoint& opened, torch::optim::Optimizer& optimizer) {
+  torch::serialize::InputArchive optimizer_archive;
+  opened.archive.read("optimizer", optimizer_archive);
+  optimizer.load(optimizer_archive);
+  c10::IValue counters;
+  opened.archive.read("counters", counters);
+  torch::Tensor rng;
+  opened.archive.read("torch_rng", rng, true);
+  at::Generator generator = at::detail::getDefaultCPUGenerator();  // a shared handle
+  generator.set_state(rng);
+  return nlohmann::json::parse(counters.toStringRef());
+}
+
+inline void read_model(opened_checkpoint& opened, torch::nn::Module& model) {
+  torch::serialize::InputArchive model_archive;
+  opened.archive.read("model", model_archive);
+  model.load(model_archive);
 }
 
 }  // namespace mixtrain::io

@@ -71,16 +71,21 @@ struct adaptive_wing {
     return 1.0 + C.foreground_weight * dilated;
   }
 
-  torch::Tensor operator()(const torch::Tensor& predicted, const torch::Tensor& target,
-                           const torch::Tensor& weight) const {
+  // [B, L]: each landmark's mean weighted loss over its heatmap.
+  torch::Tensor per_landmark(const torch::Tensor& predicted, const torch::Tensor& target) const {
     TORCH_CHECK(predicted.dim() == 4 && predicted.sizes() == target.sizes(),
                 "adaptive_wing: predicted and target must both be [B, L, h, w], got ",
                 predicted.sizes(), " and ", target.sizes());
     auto map = pixel_loss(predicted, target);
     if constexpr (C.foreground_weight > 0) map = map * foreground_map(target);
-    const auto per_landmark = map.mean({2, 3});  // [B,L]
-    const auto w = weight.to(per_landmark.dtype());
-    return (per_landmark * w).sum() / w.sum().clamp_min(1.0);
+    return map.mean({2, 3});
+  }
+
+  torch::Tensor operator()(const torch::Tensor& predicted, const torch::Tensor& target,
+                           const torch::Tensor& weight) const {
+    const auto per = per_landmark(predicted, target);
+    const auto w = weight.to(per.dtype());
+    return (per * w).sum() / w.sum().clamp_min(1.0);
   }
 };
 

@@ -11,11 +11,16 @@ namespace mixtrain::loss {
 struct heatmap_mse {
   static constexpr std::string_view name = "heatmap_mse";
 
+  // [B, L]: each landmark's mean squared error over its heatmap.
+  torch::Tensor per_landmark(const torch::Tensor& predicted, const torch::Tensor& target) const {
+    return (predicted.to(torch::kFloat32) - target).square().mean({2, 3});
+  }
+
   torch::Tensor operator()(const torch::Tensor& predicted, const torch::Tensor& target,
                            const torch::Tensor& weight) const {
-    const auto per_landmark = (predicted.to(torch::kFloat32) - target).square().mean({2, 3});  // [B,L]
-    const auto w = weight.to(per_landmark.dtype());
-    return (per_landmark * w).sum() / w.sum().clamp_min(1.0);
+    const auto per = per_landmark(predicted, target);
+    const auto w = weight.to(per.dtype());
+    return (per * w).sum() / w.sum().clamp_min(1.0);
   }
 };
 

@@ -20,6 +20,8 @@
 //
 // Every module is Cloneable and only keeps handles to its direct children, so
 // `clone()` (e.g. for an EMA copy) yields a working deep copy.
+// (About 500 lines on purpose: the blocks, the multi-resolution module and the
+// generic builder share private helpers; split, each part would be unreadable alone.)
 #include <algorithm>
 #include <array>
 #include <cstddef>

@@ -2,11 +2,14 @@
 // Optimizer specs: a compiled configuration and a factory for the LibTorch
 // optimizer. The learning rate has a flag (--lr) because people sweep it.
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
+
+#include <mixtrain/core/fields.hpp>
 
 namespace mixtrain::optim {
 
@@ -16,6 +19,13 @@ struct adamw_config {
   double beta1 = 0.9;
   double beta2 = 0.999;
   double eps = 1e-8;
+
+  // --lr is the app's flag (every optimizer has one).
+  static constexpr auto fields() {
+    using c = adamw_config;
+    return std::tuple{field{&c::lr, "lr"}, field{&c::weight_decay, "weight_decay"}, field{&c::beta1, "beta1"},
+                      field{&c::beta2, "beta2"}, field{&c::eps, "eps"}};
+  }
 };
 
 template <adamw_config C = adamw_config{}>
@@ -36,8 +46,9 @@ struct adamw {
                                                       .eps(config.eps));
   }
   [[nodiscard]] nlohmann::json describe() const {
-    return {{"name", name}, {"lr", config.lr}, {"weight_decay", config.weight_decay},
-            {"betas", {config.beta1, config.beta2}}, {"eps", config.eps}};
+    auto j = describe_fields(config);
+    j["name"] = name;
+    return j;
   }
 };
 
@@ -46,6 +57,12 @@ struct sgd_config {
   double momentum = 0.9;
   double weight_decay = 0;
   bool nesterov = false;
+
+  static constexpr auto fields() {
+    using c = sgd_config;
+    return std::tuple{field{&c::lr, "lr"}, field{&c::momentum, "momentum"}, field{&c::weight_decay, "weight_decay"},
+                      field{&c::nesterov, "nesterov"}};
+  }
 };
 
 template <sgd_config C = sgd_config{}>
@@ -65,8 +82,9 @@ struct sgd {
                                                      .nesterov(config.nesterov));
   }
   [[nodiscard]] nlohmann::json describe() const {
-    return {{"name", name}, {"lr", config.lr}, {"momentum", config.momentum},
-            {"weight_decay", config.weight_decay}, {"nesterov", config.nesterov}};
+    auto j = describe_fields(config);
+    j["name"] = name;
+    return j;
   }
 };
 

@@ -1,38 +1,42 @@
 #pragma once
 // Gradient accumulation: the optimizer steps once per window of `steps`
-// micro-batches. The trainer does the work (it reads config.steps): each
-// micro-batch loss is divided by the window's length, windows restart every
-// epoch, and the last window of an epoch may be shorter, with its own length
-// as divisor, so every window's gradient is the mean over its micro-batches.
-// LR schedules, EMA and global_step count windows, not micro-batches.
+// micro-batches. The policy answers the accumulation_steps() hook; the loop
+// does the rest: windows restart every epoch, the last one may be shorter,
+// and each window's gradient is normalised by the landmarks present in the
+// whole window, so it equals the gradient of one large batch. LR schedules,
+// EMA and global_step count windows, not micro-batches.
+#include <cstdint>
 #include <string_view>
+#include <tuple>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include <mixtrain/core/recipe.hpp>
-#include <mixtrain/policy/common.hpp>
+#include <mixtrain/core/fields.hpp>
 
 namespace mixtrain::policy {
 
 struct accumulate_config {
   int steps = 4;  // micro-batches per optimizer update
+
+  static constexpr auto fields() {
+    return std::tuple{field{&accumulate_config::steps, "steps",
+                            flag{"--gradient_accumulation_steps", "micro-batches per optimizer update", 1}}};
+  }
 };
 
 template <accumulate_config C = accumulate_config{}>
 struct accumulate {
   static_assert(C.steps >= 1, "accumulate: steps must be at least 1.");
-  static constexpr policy_kind kind = policy_kind::accumulate;
   static constexpr std::string_view name = "accumulate";
+  static constexpr std::string_view exclusive = "accumulate";
+  using config_type = accumulate_config;
 
-  accumulate_config config = C;
+  config_type config = C;
 
-  void add_flags(CLI::App& cli) {
-    cli.add_option("--gradient_accumulation_steps", config.steps, "micro-batches per optimizer update")
-        ->check(at_least(1));
-  }
-
-  [[nodiscard]] nlohmann::json describe() const { return {{"steps", config.steps}}; }
+  void add_flags(CLI::App& cli) { add_field_flags(cli, config); }
+  [[nodiscard]] nlohmann::json describe() const { return describe_fields(config); }
+  [[nodiscard]] std::int64_t accumulation_steps() const { return config.steps; }
 };
 
 }  // namespace mixtrain::policy

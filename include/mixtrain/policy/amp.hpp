@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -20,8 +21,7 @@
 #include <torch/torch.h>
 
 #include <mixtrain/core/compat.hpp>
-#include <mixtrain/core/context.hpp>
-#include <mixtrain/core/recipe.hpp>
+#include <mixtrain/core/fields.hpp>
 
 namespace mixtrain {
 
@@ -44,10 +44,31 @@ struct amp_config {
   double growth_factor = 2.0;
   double backoff_factor = 0.5;
   int growth_interval = 2000;
+
+  // --mixed_precision is amp's own flag (it takes the precision name).
+  static constexpr auto fields() {
+    using c = amp_config;
+    return std::tuple{field{&c::enabled, "enabled"}, field{&c::init_scale, "init_scale"},
+                      field{&c::growth_factor, "growth_factor"}, field{&c::backoff_factor, "backoff_factor"},
+                      field{&c::growth_interval, "growth_interval"}};
+  }
 };
 
-template <class Precision, amp_config C = amp_config{}>
-struct amp {
+// The loss scaler's state (fp16), saved with checkpoints.
+struct loss_scale_state {
+  double scale = 65536.0;
+  std::int64_t growth_tracker = 0;
+  std::int64_t skipped_steps = 0;
+
+  static constexpr auto fields() {
+    return std::tuple{field{&loss_scale_state::scale, "scale"}, field{&loss_scale_state::growth_tracker, "growth_tracker"},
+                      field{&loss_scale_state::skipped_steps, "skipped_steps"}};
+  }
+};
+
+// Autocast alone (what amp<bf16> is); amp<fp16> adds loss scaling below.
+template <class Precision, amp_config C>
+struct amp_autocast {
   static_assert(std::same_as<Precision, bf16> || std::same_as<Precision, fp16>,
                 "mt::policy::amp takes a precision tag: amp<mt::bf16> or amp<mt::fp16>.");
   static_assert(C.init_scale > 0, "amp: init_scale must be positive.");
@@ -55,12 +76,13 @@ struct amp {
   static_assert(C.backoff_factor > 0 && C.backoff_factor < 1, "amp: backoff_factor must be between 0 and 1.");
   static_assert(C.growth_interval >= 1, "amp: growth_interval must be at least 1.");
 
-  static constexpr policy_kind kind = policy_kind::amp;
   static constexpr std::string_view name = "amp";
+  static constexpr std::string_view exclusive = "amp";
+  using config_type = amp_config;
   static constexpr bool scales_loss = std::same_as<Precision, fp16>;
   using precision = Precision;
 
-  amp_config config = C;
+  config_type config = C;
 
   // --mixed_precision alone keeps the compiled precision on; "no" turns it off.
   // The dtype is structure: asking for the other one is an error.
@@ -78,113 +100,95 @@ struct amp {
   }
 
   [[nodiscard]] nlohmann::json describe() const {
-    nlohmann::json j = {{"precision", Precision::name}, {"enabled", config.enabled}};
-    if constexpr (scales_loss)
-      j["loss_scaling"] = {{"init_scale", config.init_scale},
-                           {"growth_factor", config.growth_factor},
-                           {"backoff_factor", config.backoff_factor},
-                           {"growth_interval", config.growth_interval}};
+    auto j = describe_fields(config);
+    j["precision"] = Precision::name;
+    if constexpr (!scales_loss)
+      for (const auto* key : {"init_scale", "growth_factor", "backoff_factor", "growth_interval"}) j.erase(key);
     return j;
   }
 
   // Nothing where autocast cannot run this dtype (fp16 on CPU before LibTorch
   // 2.4): the step then runs in float32, still with loss scaling.
-  [[nodiscard]] std::optional<compat::autocast_scope> forward_scope(context& ctx) const {
+  [[nodiscard]] std::optional<compat::autocast_scope> forward_scope(auto& ctx) const {
     if (!config.enabled || !compat::autocast_supports(ctx.device.type(), Precision::dtype)) return std::nullopt;
     return std::optional<compat::autocast_scope>(std::in_place, ctx.device.type(), Precision::dtype);
   }
 
-  // --- loss scaling: fp16 only -------------------------------------------------
-  void on_fit_begin(context& ctx)
-    requires scales_loss
-  {
-    if (config.enabled && !compat::autocast_supports(ctx.device.type(), Precision::dtype))
+ protected:
+  std::string flag_value_;
+};
+
+// bfloat16 has float32's range: no loss scaling, no scaling hooks at all.
+template <class Precision, amp_config C = amp_config{}>
+struct amp : amp_autocast<Precision, C> {};
+
+template <amp_config C>
+struct amp<fp16, C> : amp_autocast<fp16, C> {
+  using amp_autocast<fp16, C>::config;
+
+  void on_fit_begin(auto& ctx) {
+    if (config.enabled && !compat::autocast_supports(ctx.device.type(), fp16::dtype))
       *ctx.log << "note: this LibTorch has no float16 autocast on " << ctx.device.str()
                << "; amp<fp16> runs the forward pass in float32 (loss scaling stays on)\n";
   }
 
-  void scale_loss(context&, torch::Tensor& loss)
-    requires scales_loss
-  {
-    if (config.enabled) loss = loss * scale_;
+  void scale_loss(auto&, torch::Tensor& loss) {
+    if (config.enabled) loss = loss * state_.scale;
   }
 
-  void unscale_gradients(context& ctx)
-    requires scales_loss
-  {
+  void unscale_gradients(auto& ctx) {
     found_inf_ = false;
     if (!config.enabled) return;
     torch::NoGradGuard no_grad;
     std::vector<torch::Tensor> finite;
-    for (auto& p : ctx.model.parameters()) {
+    for (auto& p : ctx.model->parameters()) {
       auto& g = p.mutable_grad();
       if (!g.defined()) continue;
-      g.mul_(1.0 / scale_);
+      g.mul_(1.0 / state_.scale);
       finite.push_back(torch::isfinite(g).all());
     }
     found_inf_ = !finite.empty() && !torch::stack(finite).all().template item<bool>();
   }
 
-  [[nodiscard]] bool before_optimizer_step(context&)
-    requires scales_loss
-  {
+  [[nodiscard]] bool before_optimizer_step(auto&) {
     return !found_inf_;
   }
 
-  void after_optimizer_step(context&)
-    requires scales_loss
-  {
+  void after_optimizer_step(auto&) {
     update_scale(false);
   }
 
-  void after_skipped_step(context&)
-    requires scales_loss
-  {
+  void after_skipped_step(auto&) {
     update_scale(found_inf_);
   }
 
-  void save_state(torch::serialize::OutputArchive& archive) const
-    requires scales_loss
-  {
-    archive.write("scale", c10::IValue(scale_));
-    archive.write("growth_tracker", c10::IValue(growth_tracker_));
-    archive.write("skipped_steps", c10::IValue(skipped_steps_));
+  void save_state(torch::serialize::OutputArchive& archive) const {
+    save_fields(archive, state_);
   }
 
-  void load_state(torch::serialize::InputArchive& archive)
-    requires scales_loss
-  {
-    c10::IValue v;
-    archive.read("scale", v);
-    scale_ = v.toDouble();
-    archive.read("growth_tracker", v);
-    growth_tracker_ = v.toInt();
-    archive.read("skipped_steps", v);
-    skipped_steps_ = v.toInt();
+  void load_state(torch::serialize::InputArchive& archive) {
+    load_fields(archive, state_);
   }
 
-  [[nodiscard]] double scale() const { return scale_; }
-  [[nodiscard]] std::int64_t growth_tracker() const { return growth_tracker_; }
-  [[nodiscard]] std::int64_t skipped_steps() const { return skipped_steps_; }
+  [[nodiscard]] double scale() const { return state_.scale; }
+  [[nodiscard]] std::int64_t growth_tracker() const { return state_.growth_tracker; }
+  [[nodiscard]] std::int64_t skipped_steps() const { return state_.skipped_steps; }
   [[nodiscard]] bool found_inf() const { return found_inf_; }
 
  private:
   void update_scale(bool overflow) {
     if (!config.enabled) return;
     if (overflow) {
-      scale_ *= config.backoff_factor;
-      growth_tracker_ = 0;
-      ++skipped_steps_;
-    } else if (++growth_tracker_ >= config.growth_interval) {
-      scale_ *= config.growth_factor;
-      growth_tracker_ = 0;
+      state_.scale *= config.backoff_factor;
+      state_.growth_tracker = 0;
+      ++state_.skipped_steps;
+    } else if (++state_.growth_tracker >= config.growth_interval) {
+      state_.scale *= config.growth_factor;
+      state_.growth_tracker = 0;
     }
   }
 
-  std::string flag_value_;
-  double scale_ = C.init_scale;
-  std::int64_t growth_tracker_ = 0;
-  std::int64_t skipped_steps_ = 0;
+  loss_scale_state state_{C.init_scale, 0, 0};
   bool found_inf_ = false;
 };
 

@@ -8,7 +8,6 @@
 //   - on SIGINT/SIGTERM, a recovery.pt at the next accumulation-window
 //     boundary, then a clean stop (--resume recovery.pt continues at the exact
 //     micro-batch); a second signal ends the process at once;
-//   - --init_from: the trainer starts a new run from another run's weights.
 // Every file is written through io::write_atomically: never a torn file.
 #include <algorithm>
 #include <cmath>
@@ -18,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <tuple>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -25,8 +25,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include <mixtrain/core/context.hpp>
-#include <mixtrain/core/recipe.hpp>
+#include <mixtrain/core/fields.hpp>
 #include <mixtrain/io/checkpoint.hpp>
 #include <mixtrain/policy/common.hpp>
 
@@ -51,6 +50,34 @@ struct checkpoint_config {
   char monitor[metric_name_size] = "val_mre";
   metric_mode mode = metric_mode::min;
   bool on_signal = true;  // SIGINT/SIGTERM: recovery checkpoint and clean stop
+
+  static constexpr auto fields() {
+    using c = checkpoint_config;
+    return std::tuple{
+        field{&c::every_epochs, "every_epochs", flag{"--save_frequency", "also keep a checkpoint every N epochs (0: off)", 0}},
+        field{&c::keep_best, "keep_best", flag{"--keep_best", "best checkpoints kept by validation metric (0: none)", 0}},
+        field{&c::monitor, "monitor"},
+        field{&c::mode, "mode"},
+        field{&c::on_signal, "on_signal"}};
+  }
+};
+
+struct best_checkpoint {
+  double value = 0;
+  std::int64_t epoch = 0;  // epochs completed
+  std::string file;
+  friend void to_json(nlohmann::json& j, const best_checkpoint& b) {
+    j = {{"value", b.value}, {"epoch", b.epoch}, {"file", b.file}};
+  }
+  friend void from_json(const nlohmann::json& j, best_checkpoint& b) {
+    b = {j.at("value").get<double>(), j.at("epoch").get<std::int64_t>(), j.at("file").get<std::string>()};
+  }
+};
+
+// The best checkpoints so far, best first (saved with checkpoints).
+struct best_checkpoints {
+  std::vector<best_checkpoint> entries;
+  static constexpr auto fields() { return std::tuple{field{&best_checkpoints::entries, "best"}}; }
 };
 
 template <checkpoint_config C = checkpoint_config{}>
@@ -58,40 +85,21 @@ struct checkpoint {
   static_assert(C.every_epochs >= 0, "checkpoint: every_epochs must not be negative (0 turns it off).");
   static_assert(C.keep_best >= 0, "checkpoint: keep_best must not be negative (0 turns it off).");
   static_assert(valid_metric_name(C.monitor), "checkpoint: monitor must name a metric, such as \"val_mre\".");
-  static constexpr policy_kind kind = policy_kind::checkpoint;
   static constexpr std::string_view name = "checkpoint";
+  static constexpr std::string_view exclusive = "checkpoint";
+  static constexpr std::string_view monitor = C.monitor;
+  using config_type = checkpoint_config;
 
-  checkpoint_config config = C;
-  // Read by the trainer before on_fit_begin (see trainer::initial_weights).
-  std::filesystem::path init_from;
-  bool init_strict = true;
+  config_type config = C;
 
-  void add_flags(CLI::App& cli) {
-    cli.add_option("--save_frequency", config.every_epochs, "also keep a checkpoint every N epochs (0: off)")
-        ->check(at_least(0));
-    cli.add_option("--keep_best", config.keep_best, "best checkpoints kept by validation metric (0: none)")
-        ->check(at_least(0));
-    if (cli.get_option_no_throw("--init_from") == nullptr) {
-      cli.add_option("--init_from", init_from, "start a new run from another run's weights (model only)")
-          ->check(CLI::ExistingFile);
-      cli.add_flag("--init_strict", init_strict,
-                   "with --init_from, require every tensor to match by name and shape (--init_strict=false: load "
-                   "what matches and list the rest)");
-    }
-  }
-
+  void add_flags(CLI::App& cli) { add_field_flags(cli, config); }
   [[nodiscard]] nlohmann::json describe() const {
-    return {{"every_epochs", config.every_epochs},
-            {"keep_best", config.keep_best},
-            {"monitor", config.monitor},
-            {"mode", mode_name(config.mode)},
-            {"on_signal", config.on_signal},
-            {"last", "last.pt after every epoch, written atomically"},
-            {"init_from", init_from.string()},
-            {"init_strict", init_strict}};
+    auto j = describe_fields(config);
+    j["last"] = "last.pt after every epoch, written atomically";
+    return j;
   }
 
-  void on_fit_begin(context&) {
+  void on_fit_begin(auto&) {
     if (!config.on_signal) return;
     checkpoint_detail::pending_signal = 0;
     previous_int_ = std::signal(SIGINT, checkpoint_detail::note_signal);
@@ -99,7 +107,7 @@ struct checkpoint {
     installed_ = true;
   }
 
-  void on_fit_end(context&) {
+  void on_fit_end(auto&) {
     checkpoint_detail::pending_signal = 0;
     if (!installed_) return;
     std::signal(SIGINT, previous_int_);
@@ -108,11 +116,11 @@ struct checkpoint {
   }
 
   // Window ends: the earliest points where a stop leaves a resumable state.
-  void after_optimizer_step(context& ctx) { poll_signal(ctx); }
-  void after_skipped_step(context& ctx) { poll_signal(ctx); }
+  void after_optimizer_step(auto& ctx) { poll_signal(ctx); }
+  void after_skipped_step(auto& ctx) { poll_signal(ctx); }
 
   // Counters already point at the next epoch here.
-  void on_epoch_end(context& ctx) {
+  void on_epoch_end(auto& ctx) {
     poll_signal(ctx);
     if (config.every_epochs > 0 && ctx.epoch % config.every_epochs == 0)
       ctx.write_checkpoint(ctx.output_dir / fmt::format("epoch_{:03}.pt", ctx.epoch));
@@ -121,62 +129,48 @@ struct checkpoint {
   }
 
   // The trainer left an epoch early (a stop request at a window end).
-  void on_interrupt(context& ctx) { write_recovery(ctx); }
+  void on_interrupt(auto& ctx) { write_recovery(ctx); }
 
-  void save_state(torch::serialize::OutputArchive& archive) const {
-    nlohmann::json list = nlohmann::json::array();
-    for (const auto& b : best_) list.push_back({{"value", b.value}, {"epoch", b.epoch}, {"file", b.file}});
-    archive.write("best", c10::IValue(list.dump()));
-  }
+  void save_state(torch::serialize::OutputArchive& archive) const { save_fields(archive, best_); }
+  void load_state(torch::serialize::InputArchive& archive) { load_fields(archive, best_); }
 
-  void load_state(torch::serialize::InputArchive& archive) {
-    c10::IValue v;
-    archive.read("best", v);
-    best_.clear();
-    for (const auto& b : nlohmann::json::parse(v.toStringRef()))
-      best_.push_back({b.at("value").get<double>(), b.at("epoch").get<std::int64_t>(), b.at("file").get<std::string>()});
-  }
-
-  struct best_entry {
-    double value = 0;
-    std::int64_t epoch = 0;  // epochs completed
-    std::string file;
-  };
+  using best_entry = best_checkpoint;
   // Best first.
-  [[nodiscard]] const std::vector<best_entry>& best() const { return best_; }
+  [[nodiscard]] const std::vector<best_entry>& best() const { return best_.entries; }
 
  private:
-  void poll_signal(context& ctx) {
+  void poll_signal(auto& ctx) {
     const int signal_number = checkpoint_detail::pending_signal;
     if (signal_number == 0 || interrupted_) return;
     interrupted_ = true;
     ctx.request_stop(std::string(signal_number == SIGTERM ? "SIGTERM" : "SIGINT") + " received");
   }
 
-  void write_recovery(context& ctx) {
+  void write_recovery(auto& ctx) {
     const auto path = ctx.output_dir / "recovery.pt";
     ctx.write_checkpoint(path);
     *ctx.log << fmt::format("{}: wrote {} at epoch {}, batch {}; continue with --resume {}\n", ctx.stop_reason,
                             path.string(), ctx.epoch + 1, ctx.batch_in_epoch, path.string());
   }
 
-  void consider_best(context& ctx) {
+  void consider_best(auto& ctx) {
     const auto keep = static_cast<std::size_t>(config.keep_best);
     if (keep == 0) return;
-    const double value = monitored_value(ctx, config.monitor, "checkpoint");
+    const double value = monitored_value<checkpoint>(ctx);
+    auto& list = best_.entries;
     if (!std::isfinite(value)) return;
-    if (best_.size() >= keep && !improves(value, best_.back().value, config.mode)) return;
+    if (list.size() >= keep && !improves(value, list.back().value, config.mode)) return;
     best_entry entry{value, ctx.epoch, fmt::format("best_epoch{:03}.pt", ctx.epoch)};
     ctx.write_checkpoint(ctx.output_dir / entry.file);
     // After entries as good: on ties the earlier epoch stays ahead.
-    const auto at = std::find_if(best_.begin(), best_.end(),
+    const auto at = std::find_if(list.begin(), list.end(),
                                  [&](const best_entry& b) { return improves(value, b.value, config.mode); });
-    const bool is_best = at == best_.begin();
-    best_.insert(at, entry);
-    while (best_.size() > keep) {
+    const bool is_best = at == list.begin();
+    list.insert(at, entry);
+    while (list.size() > keep) {
       std::error_code ignored;
-      std::filesystem::remove(ctx.output_dir / best_.back().file, ignored);
-      best_.pop_back();
+      std::filesystem::remove(ctx.output_dir / list.back().file, ignored);
+      list.pop_back();
     }
     if (is_best)
       io::write_atomically(ctx.output_dir / "best.pt", [&](const std::filesystem::path& temporary) {
@@ -185,7 +179,7 @@ struct checkpoint {
       });
   }
 
-  std::vector<best_entry> best_;
+  best_checkpoints best_;
   bool interrupted_ = false;
   bool installed_ = false;
   void (*previous_int_)(int) = SIG_DFL;

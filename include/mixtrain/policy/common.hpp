@@ -6,11 +6,12 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
-#include <mixtrain/core/context.hpp>
+#include <mixtrain/core/metrics.hpp>
 
 namespace mixtrain::policy {
 
@@ -24,6 +25,7 @@ constexpr bool valid_metric_name(const char (&name)[metric_name_size]) {
 }
 
 inline std::string_view mode_name(metric_mode mode) { return mode == metric_mode::min ? "min" : "max"; }
+inline std::string describe_value(metric_mode mode) { return std::string(mode_name(mode)); }
 
 // The worst possible value, so the first real one always improves on it.
 inline double worst_value(metric_mode mode) {
@@ -35,15 +37,13 @@ inline bool improves(double value, double best, metric_mode mode, double min_del
   return mode == metric_mode::min ? value < best - min_delta : value > best + min_delta;
 }
 
-// The metric's latest value; a name that validation does not produce is a
-// configuration error, so it names what exists.
-inline double monitored_value(const context& ctx, std::string_view metric, std::string_view who) {
-  const auto it = ctx.metrics.find(std::string(metric));
-  if (it != ctx.metrics.end()) return it->second;
-  std::string known;
-  for (const auto& [name, value] : ctx.metrics) known += (known.empty() ? "" : ", ") + name;
-  throw std::runtime_error(std::string(who) + " monitors '" + std::string(metric) +
-                           "', which validation does not report (it reports: " + known + ")");
+// The monitored metric's latest value. `Policy::monitor` must name a field of
+// the task's metrics type: a typo is a compile error naming the policy.
+template <class Policy, class Context>
+double monitored_value(const Context& ctx) {
+  using metrics_type = std::remove_cvref_t<decltype(ctx.metrics)>;
+  static_assert(check_monitor<Policy, metrics_type>::ok);
+  return metric_value(ctx.metrics, Policy::monitor);
 }
 
 // A flag value of at least `minimum` (CLI11's own range checks print the

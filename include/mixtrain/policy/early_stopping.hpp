@@ -3,19 +3,19 @@
 // better than the best by more than min_delta resets the count; otherwise the
 // count grows, and at `patience` epochs without improvement the run stops
 // (ctx.request_stop with the reason, also logged). A non-finite value stops
-// at once. With mt::policy::ema the metrics are the EMA model's.
+// at once. With mt::policy::ema the metrics are the EMA model's. `monitor`
+// must name a field of the task's metrics: a typo does not compile.
 #include <cmath>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <tuple>
 
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include <mixtrain/core/context.hpp>
-#include <mixtrain/core/recipe.hpp>
+#include <mixtrain/core/fields.hpp>
 #include <mixtrain/policy/common.hpp>
 
 namespace mixtrain::policy {
@@ -26,6 +26,29 @@ struct early_stopping_config {
   char monitor[metric_name_size] = "val_mre";
   metric_mode mode = metric_mode::min;
   bool enabled = true;
+
+  static constexpr auto fields() {
+    using c = early_stopping_config;
+    return std::tuple{
+        field{&c::enabled, "enabled", flag{"--early_stopping", "stop when validation stops improving (--early_stopping=false: off)"}},
+        field{&c::monitor, "monitor"},
+        field{&c::mode, "mode"},
+        field{&c::patience, "patience", flag{"--patience", "epochs without improvement before stopping", 1}},
+        field{&c::min_delta, "min_delta", flag{"--min_delta", "smallest change that counts as improvement", 0}},
+    };
+  }
+};
+
+// Best value and the epochs since it improved (saved with checkpoints).
+struct plateau_state {
+  double best = 0;
+  std::int64_t best_epoch = 0;
+  std::int64_t wait = 0;
+
+  static constexpr auto fields() {
+    return std::tuple{field{&plateau_state::best, "best"}, field{&plateau_state::best_epoch, "best_epoch"},
+                      field{&plateau_state::wait, "wait"}};
+  }
 };
 
 template <early_stopping_config C = early_stopping_config{}>
@@ -33,66 +56,42 @@ struct early_stopping {
   static_assert(C.patience >= 1, "early_stopping: patience must be at least 1.");
   static_assert(C.min_delta >= 0, "early_stopping: min_delta must not be negative.");
   static_assert(valid_metric_name(C.monitor), "early_stopping: monitor must name a metric, such as \"val_mre\".");
-  static constexpr policy_kind kind = policy_kind::early_stopping;
   static constexpr std::string_view name = "early_stopping";
+  static constexpr std::string_view exclusive = "early_stopping";
+  static constexpr std::string_view monitor = C.monitor;
+  using config_type = early_stopping_config;
 
-  early_stopping_config config = C;
+  config_type config = C;
 
-  void add_flags(CLI::App& cli) {
-    cli.add_flag("--early_stopping", config.enabled, "stop when validation stops improving (--early_stopping=false: off)");
-    cli.add_option("--patience", config.patience, "epochs without improvement before stopping")->check(at_least(1));
-    cli.add_option("--min_delta", config.min_delta, "smallest change that counts as improvement")
-        ->check(at_least(0));
-  }
+  void add_flags(CLI::App& cli) { add_field_flags(cli, config); }
+  [[nodiscard]] nlohmann::json describe() const { return describe_fields(config); }
 
-  [[nodiscard]] nlohmann::json describe() const {
-    return {{"enabled", config.enabled},    {"monitor", config.monitor}, {"mode", mode_name(config.mode)},
-            {"patience", config.patience}, {"min_delta", config.min_delta}};
-  }
-
-  void on_validation_end(context& ctx) {
+  void on_validation_end(auto& ctx) {
     if (!config.enabled) return;
-    const double value = monitored_value(ctx, config.monitor, "early_stopping");
+    const double value = monitored_value<early_stopping>(ctx);
     if (!std::isfinite(value)) {
-      stop(ctx, fmt::format("{} is {}", config.monitor, value));
-    } else if (improves(value, best_, config.mode, config.min_delta)) {
-      best_ = value;
-      best_epoch_ = ctx.epoch + 1;
-      wait_ = 0;
-    } else if (++wait_ >= config.patience) {
-      stop(ctx, fmt::format("{} did not improve by more than {} for {} epochs (best {:.6g} after epoch {})",
-                            config.monitor, config.min_delta, wait_, best_, best_epoch_));
+      stop(ctx, fmt::format("{} is {}", monitor, value));
+    } else if (improves(value, state_.best, config.mode, config.min_delta)) {
+      state_ = {value, ctx.epoch + 1, 0};
+    } else if (++state_.wait >= config.patience) {
+      stop(ctx, fmt::format("{} did not improve by more than {} for {} epochs (best {:.6g} after epoch {})", monitor,
+                            config.min_delta, state_.wait, state_.best, state_.best_epoch));
     }
   }
 
-  void save_state(torch::serialize::OutputArchive& archive) const {
-    archive.write("best", c10::IValue(best_));
-    archive.write("best_epoch", c10::IValue(best_epoch_));
-    archive.write("wait", c10::IValue(wait_));
-  }
+  void save_state(torch::serialize::OutputArchive& archive) const { save_fields(archive, state_); }
+  void load_state(torch::serialize::InputArchive& archive) { load_fields(archive, state_); }
 
-  void load_state(torch::serialize::InputArchive& archive) {
-    c10::IValue v;
-    archive.read("best", v);
-    best_ = v.toDouble();
-    archive.read("best_epoch", v);
-    best_epoch_ = v.toInt();
-    archive.read("wait", v);
-    wait_ = v.toInt();
-  }
-
-  [[nodiscard]] double best() const { return best_; }
-  [[nodiscard]] std::int64_t wait() const { return wait_; }
+  [[nodiscard]] double best() const { return state_.best; }
+  [[nodiscard]] std::int64_t wait() const { return state_.wait; }
 
  private:
-  static void stop(context& ctx, const std::string& reason) {
+  static void stop(auto& ctx, const std::string& reason) {
     *ctx.log << "early stopping: " << reason << "\n";
     ctx.request_stop("early stopping: " + reason);
   }
 
-  double best_ = worst_value(C.mode);
-  std::int64_t best_epoch_ = 0;
-  std::int64_t wait_ = 0;
+  plateau_state state_{worst_value(C.mode), 0, 0};
 };
 
 }  // namespace mixtrain::policy

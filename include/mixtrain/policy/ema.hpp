@@ -11,11 +11,15 @@
 // so early updates follow the model closely (timm's defaults gamma 1, power 2/3:
 // 0.99 after ~1000 updates, 0.999 after ~31600). Without warmup decay_t = decay.
 // Validation, the best-checkpoint choice and early stopping see the shadow
-// (evaluation_model); checkpoints carry it beside the raw weights.
+// (evaluation_model); checkpoints carry it beside the raw weights. The shadow
+// is the recipe's own module type: `ema<C>` binds to the recipe's context
+// (ema<C>::bind<Context> = ema_of<C, Context::module_type>), so evaluation
+// calls its forward directly, without casts.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <memory>
+#include <optional>
+#include <tuple>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -24,8 +28,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include <mixtrain/core/context.hpp>
-#include <mixtrain/core/recipe.hpp>
+#include <mixtrain/core/fields.hpp>
 
 namespace mixtrain::policy {
 
@@ -37,6 +40,18 @@ struct ema_config {
   double min_decay = 0.0;
   int update_after_step = 0;
   bool enabled = true;
+
+  static constexpr auto fields() {
+    using c = ema_config;
+    return std::tuple{
+        field{&c::enabled, "enabled", flag{"--use_ema", "keep an EMA of the weights and validate with it (--use_ema=false: off)"}},
+        field{&c::decay, "decay", flag{"--ema_decay", "EMA decay (the ceiling when warming up)", 0, 1}},
+        field{&c::warmup, "warmup"},
+        field{&c::warmup_gamma, "warmup_gamma"},
+        field{&c::warmup_power, "warmup_power"},
+        field{&c::min_decay, "min_decay"},
+        field{&c::update_after_step, "update_after_step"}};
+  }
 };
 
 // decay_t for update number `step` (1-based), as above.
@@ -48,6 +63,9 @@ inline double ema_decay_at(const ema_config& c, std::int64_t step) {
   return std::max(std::min(d, c.decay), c.min_decay);
 }
 
+template <ema_config C, class Module>
+struct ema_of;
+
 template <ema_config C = ema_config{}>
 struct ema {
   static_assert(C.decay > 0 && C.decay < 1, "ema: decay must be between 0 and 1.");
@@ -55,62 +73,60 @@ struct ema {
   static_assert(C.warmup_gamma > 0, "ema: warmup_gamma must be positive.");
   static_assert(C.warmup_power > 0, "ema: warmup_power must be positive.");
   static_assert(C.update_after_step >= 0, "ema: update_after_step must not be negative.");
-
-  static constexpr policy_kind kind = policy_kind::ema;
   static constexpr std::string_view name = "ema";
+  static constexpr std::string_view exclusive = "ema";
+  using config_type = ema_config;
+  template <class Context>
+  using bind = ema_of<C, typename Context::module_type>;
 
-  ema_config config = C;
+  config_type config = C;
+};
 
-  void add_flags(CLI::App& cli) {
-    cli.add_flag("--use_ema", config.enabled, "keep an EMA of the weights and validate with it (--use_ema=false: off)");
-    cli.add_option("--ema_decay", config.decay, "EMA decay (the ceiling when warming up)")->check(CLI::Range(0.0, 1.0));
-  }
+template <ema_config C, class Module>
+struct ema_of : ema<C> {
+  using ema<C>::config;
 
-  [[nodiscard]] nlohmann::json describe() const {
-    return {{"enabled", config.enabled},           {"decay", config.decay},
-            {"warmup", config.warmup},             {"warmup_gamma", config.warmup_gamma},
-            {"warmup_power", config.warmup_power}, {"min_decay", config.min_decay},
-            {"update_after_step", config.update_after_step}};
-  }
+  void add_flags(CLI::App& cli) { add_field_flags(cli, config); }
+  [[nodiscard]] nlohmann::json describe() const { return describe_fields(config); }
 
   // After prepare_model, so the copy has the model's final layout.
-  void on_model_ready(context& ctx) {
+  void on_model_ready(auto& ctx) {
     if (!config.enabled) return;
-    shadow_ = ctx.copy_model();
-    for (auto& p : shadow_->parameters()) p.set_requires_grad(false);
-    shadow_->eval();
+    shadow_.emplace(ctx.copy_model());
+    for (auto& p : (*shadow_)->parameters()) p.set_requires_grad(false);
+    (*shadow_)->eval();
     pairs_.clear();
     synced_ = false;
   }
 
   // A new run starts the shadow from the model's initial weights (after any
   // --init_from); a resumed one keeps the shadow from its checkpoint.
-  void on_fit_begin(context& ctx) {
+  void on_fit_begin(auto& ctx) {
     if (shadow_ && !synced_) update(ctx.model, 0.0);
   }
 
-  void after_optimizer_step(context& ctx) {
+  void after_optimizer_step(auto& ctx) {
     if (shadow_) update(ctx.model, ema_decay_at(config, ctx.global_step));
   }
 
-  [[nodiscard]] torch::nn::Module* evaluation_model(context&) const { return synced_ ? shadow_.get() : nullptr; }
+  [[nodiscard]] Module* evaluation_model(auto&) { return synced_ ? &*shadow_ : nullptr; }
 
   void save_state(torch::serialize::OutputArchive& archive) const {
     if (!shadow_ || !synced_) return;
     torch::serialize::OutputArchive shadow_archive;
-    shadow_->save(shadow_archive);
+    (*shadow_)->save(shadow_archive);
     archive.write("shadow", shadow_archive);
   }
 
   void load_state(torch::serialize::InputArchive& archive) {
     torch::serialize::InputArchive shadow_archive;
     if (!shadow_ || !archive.try_read("shadow", shadow_archive)) return;
-    shadow_->load(shadow_archive);
+    (*shadow_)->load(shadow_archive);
     synced_ = true;
   }
 
   // shadow = decay * shadow + (1 - decay) * model; integer buffers copied.
-  void update(torch::nn::Module& model, double decay) {
+  void update(Module& model, double decay) {
     torch::NoGradGuard no_grad;
     if (pairs_.empty()) pair_tensors(model);
     for (auto& [shadow, source] : pairs_) {
@@ -120,21 +136,21 @@ struct ema {
     synced_ = true;
   }
 
-  [[nodiscard]] const std::shared_ptr<torch::nn::Module>& shadow() const { return shadow_; }
+  [[nodiscard]] const std::optional<Module>& shadow() const { return shadow_; }
 
  private:
   // The shadow has the model's type, so both list tensors in the same order.
   // Loading a checkpoint updates tensors in place, so the pairs stay valid.
-  void pair_tensors(torch::nn::Module& model) {
-    auto mine = shadow_->parameters(), theirs = model.parameters();
-    auto mine_buffers = shadow_->buffers(), their_buffers = model.buffers();
+  void pair_tensors(Module& model) {
+    auto mine = (*shadow_)->parameters(), theirs = model->parameters();
+    auto mine_buffers = (*shadow_)->buffers(), their_buffers = model->buffers();
     TORCH_CHECK(mine.size() == theirs.size() && mine_buffers.size() == their_buffers.size(),
                 "ema: the shadow model does not mirror the model");
     for (std::size_t i = 0; i < mine.size(); ++i) pairs_.emplace_back(mine[i], theirs[i]);
     for (std::size_t i = 0; i < mine_buffers.size(); ++i) pairs_.emplace_back(mine_buffers[i], their_buffers[i]);
   }
 
-  std::shared_ptr<torch::nn::Module> shadow_;
+  std::optional<Module> shadow_;
   std::vector<std::pair<torch::Tensor, torch::Tensor>> pairs_;
   bool synced_ = false;
 };

@@ -5,51 +5,66 @@
 // after unscale_gradients, so with amp<fp16> it clips the true (unscaled)
 // gradients whatever the order of the two policies in the recipe.
 #include <string_view>
+#include <tuple>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include <mixtrain/core/context.hpp>
-#include <mixtrain/core/recipe.hpp>
-#include <mixtrain/policy/common.hpp>
+#include <mixtrain/core/fields.hpp>
 
 namespace mixtrain::policy {
 
 struct grad_clip_config {
   double max_norm = 1.0;  // 0 turns clipping off
   double norm_type = 2.0;
+
+  static constexpr auto fields() {
+    return std::tuple{field{&grad_clip_config::max_norm, "max_norm",
+                            flag{"--clip_grad_norm", "clip gradients to this total norm (0: off)", 0}},
+                      field{&grad_clip_config::norm_type, "norm_type"}};
+  }
 };
 
 template <grad_clip_config C = grad_clip_config{}>
 struct grad_clip {
   static_assert(C.max_norm >= 0, "grad_clip: max_norm must not be negative (0 turns clipping off).");
   static_assert(C.norm_type > 0, "grad_clip: norm_type must be positive.");
-  static constexpr policy_kind kind = policy_kind::grad_clip;
   static constexpr std::string_view name = "grad_clip";
+  static constexpr std::string_view exclusive = "grad_clip";
+  using config_type = grad_clip_config;
 
-  grad_clip_config config = C;
+  config_type config = C;
 
-  void add_flags(CLI::App& cli) {
-    cli.add_option("--clip_grad_norm", config.max_norm, "clip gradients to this total norm (0: off)")
-        ->check(at_least(0));
-  }
+  void add_flags(CLI::App& cli) { add_field_flags(cli, config); }
+  [[nodiscard]] nlohmann::json describe() const { return describe_fields(config); }
 
-  [[nodiscard]] nlohmann::json describe() const {
-    return {{"max_norm", config.max_norm}, {"norm_type", config.norm_type}};
-  }
-
-  bool before_optimizer_step(context& ctx) {
+  // The total norm is kept on the device: no read-back per step.
+  bool before_optimizer_step(auto& ctx) {
     if (config.max_norm > 0)
-      last_norm_ = torch::nn::utils::clip_grad_norm_(ctx.model.parameters(), config.max_norm, config.norm_type);
+      last_norm_ = clip(ctx.model->parameters());
     return true;
   }
 
   // The total norm before clipping, at the latest window end.
-  [[nodiscard]] double last_norm() const { return last_norm_; }
+  [[nodiscard]] double last_norm() const { return last_norm_.defined() ? last_norm_.template item<double>() : 0.0; }
 
  private:
-  double last_norm_ = 0;
+  // clip_grad_norm_ as in torch.nn.utils, without its .item() sync.
+  torch::Tensor clip(const std::vector<torch::Tensor>& parameters) const {
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> norms;
+    for (const auto& p : parameters)
+      if (p.grad().defined()) norms.push_back(p.grad().norm(config.norm_type));
+    if (norms.empty()) return torch::zeros({});
+    const auto total = torch::stack(norms).norm(config.norm_type);
+    const auto factor = (config.max_norm / (total + 1e-6)).clamp_max(1.0);
+    for (const auto& p : parameters)
+      if (p.grad().defined()) p.grad().mul_(factor);
+    return total;
+  }
+
+  torch::Tensor last_norm_;
 };
 
 }  // namespace mixtrain::policy

@@ -19,6 +19,7 @@
 #include <cmath>
 #include <cstdint>
 #include <numbers>
+#include <tuple>
 #include <string_view>
 #include <vector>
 
@@ -27,8 +28,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include <mixtrain/core/context.hpp>
-#include <mixtrain/core/recipe.hpp>
+#include <mixtrain/core/fields.hpp>
 #include <mixtrain/policy/common.hpp>
 
 namespace mixtrain::policy {
@@ -57,6 +57,14 @@ struct warmup_cosine_config {
   double warmup_epochs = 0;
   int warmup_steps = 0;  // added to the warmup, in optimizer updates
   double min_lr = 1e-6;
+
+  static constexpr auto fields() {
+    using c = warmup_cosine_config;
+    return std::tuple{
+        field{&c::warmup_epochs, "warmup_epochs", flag{"--warmup_epochs", "linear warmup length in epochs (fractions allowed)", 0}},
+        field{&c::warmup_steps, "warmup_steps", flag{"--warmup_steps", "linear warmup length in optimizer updates, added", 0}},
+        field{&c::min_lr, "min_lr", flag{"--min_lr", "learning rate at the end of the cosine", 0}}};
+  }
 };
 
 // The rate of the update after `step` updates, as above.
@@ -75,29 +83,24 @@ struct warmup_cosine {
   static_assert(C.warmup_epochs >= 0, "warmup_cosine: warmup_epochs must not be negative.");
   static_assert(C.warmup_steps >= 0, "warmup_cosine: warmup_steps must not be negative.");
   static_assert(C.min_lr >= 0, "warmup_cosine: min_lr must not be negative.");
-  static constexpr policy_kind kind = policy_kind::lr_schedule;
   static constexpr std::string_view name = "warmup_cosine";
+  static constexpr std::string_view exclusive = "lr_schedule";
+  using config_type = warmup_cosine_config;
 
-  warmup_cosine_config config = C;
+  config_type config = C;
 
-  void add_flags(CLI::App& cli) {
-    cli.add_option("--warmup_epochs", config.warmup_epochs, "linear warmup length in epochs (fractions allowed)")
-        ->check(at_least(0));
-    cli.add_option("--warmup_steps", config.warmup_steps, "linear warmup length in optimizer updates, added")
-        ->check(at_least(0));
-    cli.add_option("--min_lr", config.min_lr, "learning rate at the end of the cosine")->check(at_least(0));
-  }
-
+  void add_flags(CLI::App& cli) { add_field_flags(cli, config); }
   [[nodiscard]] nlohmann::json describe() const {
-    return {{"warmup_epochs", config.warmup_epochs}, {"warmup_steps", config.warmup_steps}, {"min_lr", config.min_lr},
-            {"per", "optimizer update"}};
+    auto j = describe_fields(config);
+    j["per"] = "optimizer update";
+    return j;
   }
 
-  void on_model_ready(context& ctx) { base_ = lr_detail::base_rates(ctx.optimizer); }
-  void on_fit_begin(context& ctx) { apply(ctx); }
-  void after_optimizer_step(context& ctx) { apply(ctx); }
+  void on_model_ready(auto& ctx) { base_ = lr_detail::base_rates(ctx.optimizer); }
+  void on_fit_begin(auto& ctx) { apply(ctx); }
+  void after_optimizer_step(auto& ctx) { apply(ctx); }
 
-  void apply(context& ctx) const {
+  void apply(auto& ctx) const {
     lr_detail::set_rates(ctx.optimizer, base_, [&](double base) {
       return warmup_cosine_rate(config, base, ctx.global_step, ctx.updates_per_epoch, ctx.epochs);
     });
@@ -112,6 +115,13 @@ struct step_decay_config {
   int step_epochs = 30;
   double gamma = 0.1;
   double min_lr = 0;
+
+  static constexpr auto fields() {
+    using c = step_decay_config;
+    return std::tuple{field{&c::step_epochs, "step_epochs", flag{"--decay_epochs", "epochs between learning-rate decays", 1}},
+                      field{&c::gamma, "gamma", flag{"--decay_rate", "learning-rate factor at each decay", 0, 1}},
+                      field{&c::min_lr, "min_lr", flag{"--min_lr", "lower bound of the learning rate", 0}}};
+  }
 };
 
 template <step_decay_config C = step_decay_config{}>
@@ -119,24 +129,22 @@ struct step_decay {
   static_assert(C.step_epochs >= 1, "step_decay: step_epochs must be at least 1.");
   static_assert(C.gamma > 0 && C.gamma <= 1, "step_decay: gamma must be in (0, 1].");
   static_assert(C.min_lr >= 0, "step_decay: min_lr must not be negative.");
-  static constexpr policy_kind kind = policy_kind::lr_schedule;
   static constexpr std::string_view name = "step_decay";
+  static constexpr std::string_view exclusive = "lr_schedule";
+  using config_type = step_decay_config;
 
-  step_decay_config config = C;
+  config_type config = C;
 
-  void add_flags(CLI::App& cli) {
-    cli.add_option("--decay_epochs", config.step_epochs, "epochs between learning-rate decays")->check(at_least(1));
-    cli.add_option("--decay_rate", config.gamma, "learning-rate factor at each decay")->check(CLI::Range(0.0, 1.0));
-    cli.add_option("--min_lr", config.min_lr, "lower bound of the learning rate")->check(at_least(0));
-  }
-
+  void add_flags(CLI::App& cli) { add_field_flags(cli, config); }
   [[nodiscard]] nlohmann::json describe() const {
-    return {{"step_epochs", config.step_epochs}, {"gamma", config.gamma}, {"min_lr", config.min_lr}, {"per", "epoch"}};
+    auto j = describe_fields(config);
+    j["per"] = "epoch";
+    return j;
   }
 
-  void on_model_ready(context& ctx) { base_ = lr_detail::base_rates(ctx.optimizer); }
+  void on_model_ready(auto& ctx) { base_ = lr_detail::base_rates(ctx.optimizer); }
 
-  void on_epoch_begin(context& ctx) const {
+  void on_epoch_begin(auto& ctx) const {
     const double factor = std::pow(config.gamma, static_cast<double>(ctx.epoch / config.step_epochs));
     lr_detail::set_rates(ctx.optimizer, base_, [&](double base) { return std::max(config.min_lr, base * factor); });
   }
@@ -154,6 +162,31 @@ struct reduce_on_plateau_config {
   double min_lr = 0;
   char monitor[metric_name_size] = "val_mre";
   metric_mode mode = metric_mode::min;
+
+  static constexpr auto fields() {
+    using c = reduce_on_plateau_config;
+    return std::tuple{
+        field{&c::monitor, "monitor"},
+        field{&c::mode, "mode"},
+        field{&c::factor, "factor", flag{"--lr_factor", "learning-rate factor at each reduction", 0, 1}},
+        field{&c::patience, "patience", flag{"--lr_patience", "epochs without improvement before reducing the learning rate", 0}},
+        field{&c::threshold, "threshold"},
+        field{&c::cooldown, "cooldown"},
+        field{&c::min_lr, "min_lr", flag{"--min_lr", "lower bound of the learning rate", 0}}};
+  }
+};
+
+struct plateau_schedule_state {
+  double best = 0;
+  std::int64_t bad_epochs = 0;
+  std::int64_t cooldown_counter = 0;
+  std::int64_t reductions = 0;
+
+  static constexpr auto fields() {
+    using c = plateau_schedule_state;
+    return std::tuple{field{&c::best, "best"}, field{&c::bad_epochs, "bad_epochs"},
+                      field{&c::cooldown_counter, "cooldown_counter"}, field{&c::reductions, "reductions"}};
+  }
 };
 
 template <reduce_on_plateau_config C = reduce_on_plateau_config{}>
@@ -164,88 +197,67 @@ struct reduce_on_plateau {
   static_assert(C.cooldown >= 0, "reduce_on_plateau: cooldown must not be negative.");
   static_assert(C.min_lr >= 0, "reduce_on_plateau: min_lr must not be negative.");
   static_assert(valid_metric_name(C.monitor), "reduce_on_plateau: monitor must name a metric, such as \"val_mre\".");
-  static constexpr policy_kind kind = policy_kind::lr_schedule;
   static constexpr std::string_view name = "reduce_on_plateau";
+  static constexpr std::string_view exclusive = "lr_schedule";
+  static constexpr std::string_view monitor = C.monitor;
+  using config_type = reduce_on_plateau_config;
 
-  reduce_on_plateau_config config = C;
+  config_type config = C;
 
-  void add_flags(CLI::App& cli) {
-    cli.add_option("--lr_patience", config.patience, "epochs without improvement before reducing the learning rate")
-        ->check(at_least(0));
-    cli.add_option("--lr_factor", config.factor, "learning-rate factor at each reduction")->check(CLI::Range(0.0, 1.0));
-    cli.add_option("--min_lr", config.min_lr, "lower bound of the learning rate")->check(at_least(0));
-  }
-
+  void add_flags(CLI::App& cli) { add_field_flags(cli, config); }
   [[nodiscard]] nlohmann::json describe() const {
-    return {{"monitor", config.monitor},     {"mode", mode_name(config.mode)}, {"factor", config.factor},
-            {"patience", config.patience},   {"threshold", config.threshold},  {"cooldown", config.cooldown},
-            {"min_lr", config.min_lr},       {"per", "validation"}};
+    auto j = describe_fields(config);
+    j["per"] = "validation";
+    return j;
   }
 
-  void on_model_ready(context& ctx) { base_ = lr_detail::base_rates(ctx.optimizer); }
-  void on_fit_begin(context& ctx) const { apply(ctx); }
+  void on_model_ready(auto& ctx) { base_ = lr_detail::base_rates(ctx.optimizer); }
+  void on_fit_begin(auto& ctx) const { apply(ctx); }
 
-  void on_validation_end(context& ctx) {
-    const double value = monitored_value(ctx, config.monitor, "reduce_on_plateau");
+  void on_validation_end(auto& ctx) {
+    const double value = monitored_value<reduce_on_plateau>(ctx);
+    auto& s = state_;
     if (better(value)) {
-      best_ = value;
-      bad_epochs_ = 0;
+      s.best = value;
+      s.bad_epochs = 0;
     } else {
-      ++bad_epochs_;
+      ++s.bad_epochs;
     }
-    if (cooldown_counter_ > 0) {
-      --cooldown_counter_;
-      bad_epochs_ = 0;
+    if (s.cooldown_counter > 0) {
+      --s.cooldown_counter;
+      s.bad_epochs = 0;
     }
-    if (bad_epochs_ > config.patience) {
-      ++reductions_;
+    if (s.bad_epochs > config.patience) {
+      ++s.reductions;
       apply(ctx);
-      *ctx.log << fmt::format("reduce_on_plateau: {} has not improved for {} epochs; learning rate x{}\n", config.monitor,
-                              bad_epochs_, config.factor);
-      cooldown_counter_ = config.cooldown;
-      bad_epochs_ = 0;
+      *ctx.log << fmt::format("reduce_on_plateau: {} has not improved for {} epochs; learning rate x{}\n", monitor,
+                              s.bad_epochs, config.factor);
+      s.cooldown_counter = config.cooldown;
+      s.bad_epochs = 0;
     }
   }
 
-  void save_state(torch::serialize::OutputArchive& archive) const {
-    archive.write("best", c10::IValue(best_));
-    archive.write("bad_epochs", c10::IValue(bad_epochs_));
-    archive.write("cooldown_counter", c10::IValue(cooldown_counter_));
-    archive.write("reductions", c10::IValue(reductions_));
-  }
+  void save_state(torch::serialize::OutputArchive& archive) const { save_fields(archive, state_); }
+  void load_state(torch::serialize::InputArchive& archive) { load_fields(archive, state_); }
 
-  void load_state(torch::serialize::InputArchive& archive) {
-    c10::IValue v;
-    archive.read("best", v);
-    best_ = v.toDouble();
-    archive.read("bad_epochs", v);
-    bad_epochs_ = v.toInt();
-    archive.read("cooldown_counter", v);
-    cooldown_counter_ = v.toInt();
-    archive.read("reductions", v);
-    reductions_ = v.toInt();
-  }
-
-  [[nodiscard]] std::int64_t reductions() const { return reductions_; }
+  [[nodiscard]] std::int64_t reductions() const { return state_.reductions; }
 
  private:
   [[nodiscard]] bool better(double value) const {
-    if (!std::isfinite(best_)) return std::isfinite(value);  // the first value always counts
-    return config.mode == metric_mode::min ? value < best_ * (1.0 - config.threshold)
-                                           : value > best_ * (1.0 + config.threshold);
+    const double best = state_.best;
+    if (!std::isfinite(best)) return std::isfinite(value);  // the first value always counts
+    return config.mode == metric_mode::min ? value < best * (1.0 - config.threshold)
+                                           : value > best * (1.0 + config.threshold);
   }
 
   // Each reduction multiplies by factor; min_lr is a floor (as in torch).
-  void apply(context& ctx) const {
-    const double scale = std::pow(config.factor, static_cast<double>(reductions_));
+  void apply(auto& ctx) const {
+    const double scale = std::pow(config.factor, static_cast<double>(state_.reductions));
     lr_detail::set_rates(ctx.optimizer, base_, [&](double base) { return std::max(config.min_lr, base * scale); });
   }
 
   std::vector<double> base_;
-  double best_ = worst_value(C.mode);
-  std::int64_t bad_epochs_ = 0;
-  std::int64_t cooldown_counter_ = 0;
-  std::int64_t reductions_ = 0;
+  plateau_schedule_state state_{worst_value(C.mode), 0, 0, 0};
 };
 
 }  // namespace mixtrain::policy

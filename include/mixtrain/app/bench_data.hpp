@@ -1,0 +1,230 @@
+#pragma once
+// `bench data`: the input pipeline alone (no model): images/s, peak memory
+// and the per-image cost split into decode, warp and the rest, for a data
+// source built from the Aariz pipeline's parts (data::aariz_samples feeding
+// a data::batch_pipeline, as data::sample_pipeline does). Prints one line,
+// then one JSON object for scripts (benchmarks/compare_data.sh).
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include <mixtrain/app/common.hpp>
+#include <mixtrain/core/data_source.hpp>
+#include <mixtrain/data/aariz_samples.hpp>
+#include <mixtrain/data/batch_pipeline.hpp>
+#include <mixtrain/data/worker_count.hpp>
+
+namespace mixtrain::app {
+
+// A field of /proc/self/status in MiB (VmHWM: peak resident set), 0 if absent.
+inline double proc_status_mb(const std::string& field) {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(field + ":", 0) == 0) return std::stod(line.substr(field.size() + 1)) / 1024.0;  // kB
+  return 0;
+}
+inline double peak_rss_mb() { return proc_status_mb("VmHWM"); }
+
+// Samples /proc/self/smaps_rollup 20 times a second and keeps the peaks of
+// RSS, PSS (shared pages split between the processes mapping them, so it
+// moves with what else runs) and dirty PSS (heap, stacks and written pages:
+// what this process itself wrote, whatever else runs).
+class memory_sampler {
+ public:
+  struct peaks {
+    double rss_mb = 0, pss_mb = 0, dirty_mb = 0;
+  };
+
+  memory_sampler() : thread_([this] { loop(); }) {}
+  memory_sampler(const memory_sampler&) = delete;
+  memory_sampler& operator=(const memory_sampler&) = delete;
+  ~memory_sampler() { stop(); }
+
+  peaks stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    sample();
+    return peaks_;
+  }
+
+ private:
+  void sample() {
+    std::ifstream in("/proc/self/smaps_rollup");
+    double rss = 0, pss = 0, dirty = 0;
+    for (std::string line; std::getline(in, line);) {
+      auto kb = [&](const char* key) {
+        const std::string k = key;
+        return line.rfind(k, 0) == 0 ? std::stod(line.substr(k.size())) / 1024.0 : 0.0;
+      };
+      rss += kb("Rss:");
+      pss += kb("Pss:");
+      dirty += kb("Pss_Dirty:");
+    }
+    peaks_.rss_mb = std::max(peaks_.rss_mb, rss);
+    peaks_.pss_mb = std::max(peaks_.pss_mb, pss);
+    peaks_.dirty_mb = std::max(peaks_.dirty_mb, dirty);
+  }
+  void loop() {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      lock.unlock();
+      sample();
+      lock.lock();
+      wake_.wait_for(lock, std::chrono::milliseconds(50), [&] { return stopping_; });
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  peaks peaks_;
+  std::thread thread_;  // last: starts after the members it uses exist
+};
+
+
+struct bench_data_options {
+  std::int64_t batches = 40;
+  std::int64_t warmup = 2;
+  bool warm_cache = false;
+  std::string split = "train";
+};
+
+// The pipeline's options for the loop's settings (data::sample_pipeline's rule).
+inline data::pipeline_options pipeline_options_for(const pipeline_settings& s, data::input_size input) {
+  data::pipeline_options o;
+  o.input = input;
+  o.batch_size = s.batch_size;
+  o.num_workers = std::max(1, s.num_workers);
+  o.prefetch_batches = s.prefetch_batches;
+  o.memory_budget_bytes = s.memory_budget_bytes;
+  o.seed = s.seed;
+  o.shuffle = s.training;
+  o.skip_bad_samples = s.skip_bad_samples;
+  return o;
+}
+
+namespace bench_detail {
+
+// What the timed batches cost.
+struct data_timing {
+  std::int64_t images = 0;
+  double seconds = 0;
+  data::stage_totals cost;
+  data::pipeline_stats before, after;
+};
+
+// Untimed warm-up (and, with warm_cache, one pass to fill the cache), then
+// `batches` timed batches, running into further epochs as needed.
+template <class Samples>
+data_timing time_batches(data::batch_pipeline& pipeline, const Samples& samples, const bench_data_options& o) {
+  std::uint64_t epoch = 0;
+  if (o.warm_cache) {
+    pipeline.start_epoch(epoch++);
+    while (pipeline.next()) {
+    }
+  }
+  pipeline.start_epoch(epoch);
+  auto take = [&]() -> data::batch {
+    while (true) {
+      if (auto b = pipeline.next()) return std::move(*b);
+      pipeline.start_epoch(++epoch);
+    }
+  };
+  for (std::int64_t i = 0; i < o.warmup; ++i) take();
+  data_timing t;
+  const auto before = samples.timings().snapshot();
+  t.before = pipeline.stats();
+  const auto started = std::chrono::steady_clock::now();
+  for (std::int64_t i = 0; i < o.batches; ++i) t.images += take().size;
+  t.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  t.cost = samples.timings().snapshot() - before;
+  t.after = pipeline.stats();
+  return t;
+}
+
+inline nlohmann::json per_image_ms(const data::stage_totals& cost) {
+  const double per = cost.samples > 0 ? 1e-6 / static_cast<double>(cost.samples) : 0.0;  // ns sum -> ms per image
+  const double decode = static_cast<double>(cost.decode_ns) * per, warp = static_cast<double>(cost.warp_ns) * per,
+               rest = static_cast<double>(cost.rest_ns) * per;
+  return {{"decode", decode},
+          {"decode_scale_down", static_cast<double>(cost.scale_ns) * per},
+          {"warp", warp},
+          {"rest", rest},
+          {"total", decode + warp + rest}};
+}
+
+}  // namespace bench_detail
+
+template <class Trainer>
+  requires aariz_pipeline_recipe<Trainer>
+int run_bench_data(Trainer& t, const bench_data_options& o) {
+  memory_sampler memory;
+  const auto& root = t.run.dataset_path;
+  require_dataset<typename Trainer::data_type>(root, "'bench data'");
+  data::landmark_set landmarks;  // whatever the tree holds
+  const auto images = t.data.read_split(root, o.split, landmarks);
+  const auto input = t.data.config.image_size;
+  data::aariz_samples<typename Trainer::data_type::augmentations_type> samples(
+      images, input, t.data.augmentations, true, t.run.fit.seed, static_cast<std::size_t>(t.run.fit.cache_mb) << 20);
+  auto options = pipeline_options_for(t.settings(true), input);
+  const int num_landmarks = static_cast<int>(landmarks.size());
+  data::worker_choice auto_choice;
+  if (t.run.fit.num_workers == 0) {
+    auto_choice = data::measure_worker_counts(images.images.size(), num_landmarks, options, samples, {.log = &std::cout});
+    options.num_workers = auto_choice.workers;
+  }
+  data::batch_pipeline pipeline(images.images.size(), num_landmarks, options, samples);
+  const auto timed = bench_detail::time_batches(pipeline, samples, o);
+  pipeline.stop();
+  const auto sampled = memory.stop();
+
+  nlohmann::json trials = nlohmann::json::array();
+  for (const auto& trial : auto_choice.trials) trials.push_back({{"workers", trial.workers}, {"images_per_s", trial.images_per_s}});
+  const double images_per_s = static_cast<double>(timed.images) / std::max(timed.seconds, 1e-9);
+  const auto per_image = bench_detail::per_image_ms(timed.cost);
+  const nlohmann::json result = {
+      {"bench", "data"}, {"dataset_path", root.string()}, {"split", o.split}, {"split_images", images.images.size()},
+      {"num_landmarks", num_landmarks}, {"image_size", {input.width, input.height}}, {"batch_size", options.batch_size},
+      {"num_workers", options.num_workers}, {"num_workers_auto", t.run.fit.num_workers == 0}, {"auto_trials", trials},
+      {"worker_threads", pipeline.worker_count()}, {"prefetch_batches", options.prefetch_batches},
+      {"memory_budget_mb", static_cast<double>(options.memory_budget_bytes) / (1 << 20)},
+      {"planned_mb", static_cast<double>(pipeline.planned_bytes()) / (1 << 20)}, {"cache_mb", t.run.fit.cache_mb},
+      {"cache_used_mb", static_cast<double>(samples.cache().used()) / (1 << 20)}, {"warm_cache", o.warm_cache},
+      {"batches", o.batches}, {"warmup", o.warmup}, {"images", timed.images}, {"seconds", timed.seconds},
+      {"images_per_s", images_per_s}, {"peak_rss_mb", peak_rss_mb()}, {"peak_pss_mb", sampled.pss_mb},
+      {"peak_dirty_mb", sampled.dirty_mb},
+      {"memory_method", "peak_rss_mb: VmHWM of /proc/self/status; pss, dirty (Pss_Dirty): /proc/self/smaps_rollup sampled at 20 Hz"},
+      {"per_image_ms", per_image}, {"decodes", timed.cost.decodes}, {"cache_hits", timed.cost.cache_hits},
+      {"skipped", timed.after.skipped - timed.before.skipped},
+      {"consumer_wait_fraction",
+       std::min(1.0, (timed.after.consumer_wait_s - timed.before.consumer_wait_s) / std::max(timed.seconds, 1e-9))},
+  };
+  std::cout << fmt::format(
+      "bench data: {} images {}x{}, batch {}, {} workers, cache {} MiB{}: {:.1f} images/s, peak RSS {:.0f} MiB; "
+      "per image {:.2f} ms decode + {:.2f} ms warp + {:.2f} ms rest (worker time)\n",
+      timed.images, input.width, input.height, options.batch_size, options.num_workers, t.run.fit.cache_mb,
+      o.warm_cache ? " (warm)" : "", images_per_s, result["peak_rss_mb"].template get<double>(),
+      per_image["decode"].template get<double>(), per_image["warp"].template get<double>(),
+      per_image["rest"].template get<double>());
+  std::cout << result.dump() << std::endl;
+  return 0;
+}
+
+}  // namespace mixtrain::app

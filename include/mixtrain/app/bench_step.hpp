@@ -1,0 +1,156 @@
+#pragma once
+// `bench step`: one full training step (forward, loss, backward, optimizer,
+// with the recipe's policies) on random uint8 landmark batches, through the
+// trainer's own train_micro_batch. The loss is read back from the device once,
+// after the timed steps, as the loop itself does. Prints one line, then one
+// JSON object for scripts (benchmarks/hrnet_step_compare.sh).
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <iostream>
+#include <random>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+#include <torch/cuda.h>
+#include <torch/torch.h>
+
+#include <mixtrain/app/bench_data.hpp>
+#include <mixtrain/app/common.hpp>
+#include <mixtrain/core/hooks.hpp>
+#include <mixtrain/data/batch_pipeline.hpp>
+
+namespace mixtrain::app {
+
+struct bench_step_options {
+  int steps = 5;
+  int warmup = 1;
+  int num_landmarks = 29;
+};
+
+namespace bench_detail {
+
+// Random grey images with random landmarks, all present.
+inline data::batch random_batch(std::mt19937_64& rng, int batch_size, data::input_size input, int num_landmarks) {
+  data::batch b;
+  b.size = batch_size;
+  b.height = input.height;
+  b.width = input.width;
+  b.num_landmarks = num_landmarks;
+  b.pixels.resize(static_cast<std::size_t>(batch_size) * input.height * input.width);
+  std::uniform_int_distribution<int> grey(0, 255);
+  for (auto& p : b.pixels) p = static_cast<std::uint8_t>(grey(rng));
+  std::uniform_real_distribution<float> x(0, static_cast<float>(input.width - 1)), y(0, static_cast<float>(input.height - 1));
+  b.landmarks.resize(static_cast<std::size_t>(batch_size) * num_landmarks * 2);
+  for (std::size_t i = 0; i < b.landmarks.size(); i += 2) {
+    b.landmarks[i] = x(rng);
+    b.landmarks[i + 1] = y(rng);
+  }
+  b.present.assign(static_cast<std::size_t>(batch_size) * num_landmarks, 1.0f);
+  b.input_from_original.assign(static_cast<std::size_t>(batch_size), data::affine(1, 0, 0, 0, 1, 0));
+  for (int i = 0; i < batch_size; ++i) b.dataset_indices.push_back(static_cast<std::size_t>(i));
+  return b;
+}
+
+// A private output folder for the run's policies (the CSV log opens its file
+// in on_fit_begin), removed afterwards: a benchmark leaves no run behind.
+class scratch_folder {
+ public:
+  scratch_folder() {
+    path_ = std::filesystem::temp_directory_path() /
+            fmt::format("mixtrain-bench-step-{}", std::chrono::steady_clock::now().time_since_epoch().count());
+    std::filesystem::create_directories(path_);
+  }
+  scratch_folder(const scratch_folder&) = delete;
+  scratch_folder& operator=(const scratch_folder&) = delete;
+  ~scratch_folder() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct step_summary {
+  double median = 0, min = 0, mean = 0;
+};
+
+inline step_summary summarise(const std::vector<double>& times) {
+  auto sorted = times;
+  std::sort(sorted.begin(), sorted.end());
+  step_summary s;
+  s.median = sorted.size() % 2 ? sorted[sorted.size() / 2] : 0.5 * (sorted[sorted.size() / 2 - 1] + sorted[sorted.size() / 2]);
+  s.min = sorted.front();
+  for (double t : times) s.mean += t / static_cast<double>(times.size());
+  return s;
+}
+
+}  // namespace bench_detail
+
+template <class Trainer>
+  requires landmark_batch_recipe<Trainer>
+int run_bench_step(Trainer& t, const bench_step_options& o) {
+  t.build(numbered_landmarks(o.num_landmarks));
+  bench_detail::scratch_folder scratch;
+  auto& c = t.ctx();
+  c.log = &std::cerr;
+  c.output_dir = scratch.path();
+  c.epochs = 1;
+  c.batches_per_epoch = o.steps + o.warmup;
+  c.updates_per_epoch = c.batches_per_epoch;
+  c.window_length = 1;
+  t.emit(hook::on_fit_begin{}, c);
+  t.emit(hook::on_epoch_begin{}, c);
+  t.model()->train();
+
+  const auto input = t.data.config.image_size;
+  const int batch_size = t.run.fit.batch_size;
+  std::mt19937_64 rng(t.run.fit.seed);
+  const bool cuda = t.device().is_cuda();
+  std::vector<double> times;
+  for (int i = 0; i < o.warmup + o.steps; ++i) {
+    const auto b = bench_detail::random_batch(rng, batch_size, input, o.num_landmarks);  // not timed
+    if (cuda) torch::cuda::synchronize();
+    const auto started = std::chrono::steady_clock::now();
+    t.train_micro_batch(t.task.to_device(b, t.device()), true);
+    if (cuda) torch::cuda::synchronize();
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    ++c.batch_in_epoch;
+    if (i >= o.warmup) times.push_back(s);
+  }
+  const double last_loss = c.loss.template item<double>();  // the one read-back
+  t.emit(hook::on_fit_end{}, c);
+
+  const auto summary = bench_detail::summarise(times);
+  const double images_per_s = batch_size / std::max(summary.median, 1e-12);
+  const nlohmann::json result = {{"bench", "step"},
+                                 {"model", std::string(Trainer::model_spec::name)},
+                                 {"params", t.parameter_count()},
+                                 {"image_size", {input.width, input.height}},
+                                 {"batch_size", batch_size},
+                                 {"num_landmarks", o.num_landmarks},
+                                 {"steps", o.steps},
+                                 {"warmup", o.warmup},
+                                 {"device", t.run.device},
+                                 {"threads", torch::get_num_threads()},
+                                 {"step_s", times},
+                                 {"median_step_s", summary.median},
+                                 {"min_step_s", summary.min},
+                                 {"mean_step_s", summary.mean},
+                                 {"images_per_s", images_per_s},
+                                 {"last_loss", last_loss},
+                                 {"peak_rss_mb", peak_rss_mb()}};
+  std::cout << fmt::format("bench step: {} {}x{}, batch {}, {} landmarks, {} threads: median {:.3f} s/step ({:.2f} images/s)\n",
+                           Trainer::model_spec::name, input.width, input.height, batch_size, o.num_landmarks,
+                           torch::get_num_threads(), summary.median, images_per_s);
+  std::cout << result.dump() << std::endl;
+  return 0;
+}
+
+}  // namespace mixtrain::app

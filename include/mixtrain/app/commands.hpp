@@ -1,0 +1,194 @@
+#pragma once
+// The recipe executable's commands, each a small function over the trainer
+// and the parsed command line: train, evaluate, predict, describe, synth
+// (bench: app/bench.hpp). The per-epoch console line and metrics.csv come
+// from the default logging policies (policy/logging.hpp), not from here.
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <mixtrain/app/cli.hpp>
+#include <mixtrain/app/common.hpp>
+#include <mixtrain/app/report.hpp>
+#include <mixtrain/data/image_file.hpp>
+#include <mixtrain/data/synthetic_aariz.hpp>
+#include <mixtrain/io/checkpoint.hpp>
+
+namespace mixtrain::app {
+
+template <class Trainer>
+std::filesystem::path checkpoint_or_last(const Trainer& t, const std::filesystem::path& checkpoint) {
+  return checkpoint.empty() ? t.run.output_dir / "last.pt" : checkpoint;
+}
+
+// --- synth ----------------------------------------------------------------------------
+
+template <class Trainer>
+int run_synth(command_line<Trainer>& cl) {
+  data::write_synthetic_aariz(cl.synth_output, cl.synth_options);
+  std::cout << "wrote synthetic Aariz-layout data to " << cl.synth_output.string() << "\n";
+  return 0;
+}
+
+// --- describe -------------------------------------------------------------------------
+
+// What describe builds the model for: --num_landmarks numbered landmarks, else
+// the dataset's, else the data source's default set (Aariz's 29).
+template <class Trainer>
+typename Trainer::target_info describe_targets(Trainer& t, int num_landmarks) {
+  typename Trainer::target_info targets{};
+  if constexpr (landmark_recipe<Trainer>)
+    if (num_landmarks > 0) return numbered_landmarks(num_landmarks);
+  if (!t.run.dataset_path.empty()) {
+    require_dataset<typename Trainer::data_type>(t.run.dataset_path);
+    (void)t.data.read_split(t.run.dataset_path, "train", targets);
+    return targets;
+  }
+  if constexpr (landmark_recipe<Trainer> && aariz_layout<typename Trainer::data_type>) return aariz_landmarks();
+  return targets;
+}
+
+template <class Trainer>
+int run_describe(Trainer& t, command_line<Trainer>& cl) {
+  t.build(describe_targets(t, cl.num_landmarks));
+  const auto description = t.describe();
+  std::cout << (cl.json ? description.dump() : description.dump(2)) << "\n";
+  return 0;
+}
+
+// --- evaluate -------------------------------------------------------------------------
+
+template <class Trainer>
+int run_evaluate(Trainer& t, command_line<Trainer>& cl) {
+  const auto& run = t.run;
+  require_dataset<typename Trainer::data_type>(run.dataset_path);
+  typename Trainer::target_info targets{};
+  const auto train_split = t.data.read_split(run.dataset_path, "train", targets);
+  t.build(targets);
+  const auto checkpoint = checkpoint_or_last(t, cl.checkpoint);
+  t.load_checkpoint(checkpoint, Trainer::restore::weights_only);
+  const auto split = cl.split == "train" ? train_split : t.data.read_split(run.dataset_path, cl.split, targets);
+  // The training set's baseline (e.g. the mean shape) that results are shown beside.
+  if constexpr (requires { t.task.prepare(train_split); }) t.task.prepare(train_split);
+  const auto result = t.evaluate(split);
+  print_evaluation(std::cout, result, targets, "evaluation of " + checkpoint.string() + " on '" + cl.split + "'");
+  std::filesystem::create_directories(run.output_dir);
+  const auto out = run.output_dir / ("evaluation_" + cl.split + ".json");
+  write_json(out, evaluation_json(result, targets, cl.split));
+  std::cout << "wrote " << out.string() << "\n";
+  return 0;
+}
+
+// --- predict --------------------------------------------------------------------------
+
+// Images without annotations, as a split the evaluation can run over.
+inline data::split unannotated_split(const std::vector<std::filesystem::path>& files, std::size_t num_landmarks) {
+  data::split inputs{"predict", {}};
+  for (const auto& file : files) {
+    data::annotated_image image;
+    image.id = file.stem().string();
+    image.image_path = file;
+    if (const auto size = data::read_image_header_size(file)) {
+      image.width = size->width;
+      image.height = size->height;
+    }
+    image.landmarks.resize(num_landmarks);
+    image.present.assign(num_landmarks, 0);
+    inputs.images.push_back(std::move(image));
+  }
+  return inputs;
+}
+
+// One JSON object per image, coordinates in original pixels. The landmark set
+// and the whole preprocessing contract come from the checkpoint: no dataset.
+template <class Trainer>
+  requires contract_predict_recipe<Trainer>
+int run_predict(Trainer& t, command_line<Trainer>& cl) {
+  const auto checkpoint = checkpoint_or_last(t, cl.checkpoint);
+  const auto contract = io::read_contract(checkpoint);
+  const auto landmarks = Trainer::task_type::targets_from_contract(contract);
+  t.data.adopt_contract(contract);
+  t.build(landmarks);
+  t.load_checkpoint(checkpoint, Trainer::restore::weights_only);
+  const auto result = t.evaluate(unannotated_split(cl.images, landmarks.size()));
+  for (std::size_t i = 0; i < cl.images.size(); ++i) {
+    nlohmann::json points = nlohmann::json::object();
+    for (std::size_t k = 0; k < landmarks.size(); ++k)
+      points[landmarks.symbols[k]] = {{"x", result.predictions[i][k].x}, {"y", result.predictions[i][k].y}};
+    std::cout << nlohmann::json{{"image", cl.images[i].string()}, {"landmarks", points}}.dump() << "\n";
+  }
+  return 0;
+}
+
+// --- train ----------------------------------------------------------------------------
+
+// config.json: the recipe's description and the run's settings as used.
+template <class Trainer>
+void write_run_config(Trainer& t, std::size_t train_images, std::size_t valid_images) {
+  const auto& run = t.run;
+  auto settings = describe_fields(run.fit);
+  settings["threads"] = torch::get_num_threads();
+  settings["dataset_path"] = run.dataset_path.string();
+  settings["output_dir"] = run.output_dir.string();
+  settings["device"] = run.device;
+  settings["train_images"] = train_images;
+  settings["valid_images"] = valid_images;
+  if (!run.init_from.empty()) settings["init_from"] = {{"path", run.init_from.string()}, {"strict", run.init_strict}};
+  auto config = t.describe();
+  config["run"] = settings;
+  write_json(run.output_dir / "config.json", config);
+}
+
+// After fit: why it ended, and the final validation's results.
+template <class Trainer>
+int report_training(Trainer& t, const typename Trainer::fit_result& result) {
+  const auto& run = t.run;
+  auto& c = t.ctx();
+  if (result.epochs_run == 0 && run.fit.epochs > 0 && c.epoch >= run.fit.epochs) {
+    std::cout << "nothing to do: the checkpoint already finished " << run.fit.epochs << " epochs\n";
+    return 0;
+  }
+  if (c.stop_requested) std::cout << "stopped: " << c.stop_reason << "\n";
+  if (c.batch_in_epoch > 0) {
+    std::cout << "interrupted mid-epoch; continue with --resume on the recovery checkpoint\n";
+    return 0;
+  }
+  if (!result.validation) return 0;
+  auto metrics = evaluation_json(*result.validation, t.targets(), "valid");
+  metrics["epochs_run"] = c.epoch;
+  write_json(run.output_dir / "metrics.json", metrics);
+  print_evaluation(std::cout, *result.validation, t.targets(), "validation after the last epoch");
+  std::cout << "wrote " << (run.output_dir / "metrics.json").string() << ", metrics.csv, config.json and last.pt\n";
+  return 0;
+}
+
+template <class Trainer>
+int run_train(Trainer& t) {
+  const auto& run = t.run;
+  require_dataset<typename Trainer::data_type>(run.dataset_path);
+  typename Trainer::target_info targets{};
+  const auto train_split = t.data.read_split(run.dataset_path, "train", targets);
+  const auto valid_split = t.data.read_split(run.dataset_path, "valid", targets);
+  t.build(targets);
+  if (!run.resume.empty()) {
+    t.load_checkpoint(run.resume, Trainer::restore::everything);
+    std::cout << "resuming " << run.resume.string() << " at epoch " << t.ctx().epoch + 1 << ", batch "
+              << t.ctx().batch_in_epoch << "\n";
+  }
+  std::filesystem::create_directories(run.output_dir);
+  const auto train_images = split_size(train_split), valid_images = split_size(valid_split);
+  write_run_config(t, train_images, valid_images);
+  std::string targets_text;
+  if constexpr (requires { targets.size(); }) targets_text = fmt::format(", {} landmarks", targets.size());
+  std::cout << fmt::format("{}: {} ({} parameters){}, {} train / {} valid images, {} epochs\n", run.recipe_name,
+                           Trainer::model_spec::name, t.parameter_count(), targets_text, train_images, valid_images,
+                           run.fit.epochs);
+  return report_training(t, t.fit(train_split, valid_split));
+}
+
+}  // namespace mixtrain::app

@@ -1,0 +1,72 @@
+#pragma once
+// How the trainer stores a recipe's policies: each bound to the recipe's
+// context type where it asks for it, the default logging policies added
+// unless the recipe replaces them, and every hook of every policy checked.
+#include <string_view>
+#include <type_traits>
+
+#include <boost/hana.hpp>
+
+#include <mixtrain/core/hooks.hpp>
+#include <mixtrain/core/metrics.hpp>
+#include <mixtrain/policy/logging.hpp>
+
+namespace mixtrain {
+
+namespace hana = boost::hana;
+
+namespace detail {
+// A policy that needs the recipe's types declares `template <class Context>
+// using bind = ...;` (EMA keeps a shadow of the real module type).
+template <class P, class Context>
+struct bound {
+  using type = P;
+};
+template <class P, class Context>
+  requires requires { typename P::template bind<Context>; }
+struct bound<P, Context> {
+  using type = typename P::template bind<Context>;
+};
+
+template <class Group, class... Ps>
+constexpr bool group_taken() {
+  return ((requires { Ps::exclusive; } && [] {
+            if constexpr (requires { Ps::exclusive; }) return std::string_view(Ps::exclusive) == Group::exclusive;
+            else return false;
+          }()) ||
+          ...);
+}
+
+// The recipe's policies, bound, then the default logging policies whose
+// group the recipe does not fill. hana::basic_tuple inherits its elements, so
+// stateless policies take no bytes.
+template <class Context, class Policies>
+struct policy_storage;
+template <class Context, class... Ps>
+struct policy_storage<Context, hana::tuple<Ps...>> {
+  static constexpr bool add_console = !group_taken<policy::console_log, Ps...>();
+  static constexpr bool add_csv = !group_taken<policy::csv_log, Ps...>();
+  using type = std::conditional_t<
+      add_console,
+      std::conditional_t<add_csv, hana::basic_tuple<typename bound<Ps, Context>::type..., policy::console_log, policy::csv_log>,
+                         hana::basic_tuple<typename bound<Ps, Context>::type..., policy::console_log>>,
+      std::conditional_t<add_csv, hana::basic_tuple<typename bound<Ps, Context>::type..., policy::csv_log>,
+                         hana::basic_tuple<typename bound<Ps, Context>::type...>>>;
+};
+
+template <class Context, class Tuple>
+struct hooks_checked;
+template <class P, class Metrics>
+constexpr bool monitor_checked() {
+  if constexpr (requires { P::monitor; }) return check_monitor<P, Metrics>::ok;
+  else return true;
+}
+template <class Context, class... Ps>
+struct hooks_checked<Context, hana::basic_tuple<Ps...>> {
+  static constexpr bool ok = ((check_hooks<Ps, Context>::ok && check_listed_hooks<Ps>::ok &&
+                               monitor_checked<Ps, typename Context::metrics_type>()) &&
+                              ... && true);
+};
+}  // namespace detail
+
+}  // namespace mixtrain

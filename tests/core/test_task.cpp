@@ -1,0 +1,259 @@
+// A second task type through the unchanged loop: image classification on
+// synthetic bars (horizontal = class 0, vertical = class 1), with its own
+// data source, model and metrics. Nothing here is known to core/.
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include <mixtrain/core/trainer.hpp>
+#include <mixtrain/optim/adamw.hpp>
+#include <mixtrain/policy/checkpoint.hpp>
+#include <mixtrain/policy/early_stopping.hpp>
+
+#include "../support/temporary_directory.hpp"
+
+namespace mt = mixtrain;
+
+namespace bars {
+
+constexpr int side = 16;
+
+struct image {
+  std::vector<std::uint8_t> pixels;  // side x side
+  std::int64_t label = 0;
+};
+
+struct batch {
+  int size = 0;
+  std::vector<std::uint8_t> pixels;
+  std::vector<std::int64_t> labels;
+};
+
+// Batches in a per-epoch shuffled order, on the calling thread.
+class pipeline {
+ public:
+  pipeline(const std::vector<image>& set, const mt::pipeline_settings& s) : set_(set), settings_(s) {}
+  void start_epoch(std::uint64_t epoch, std::int64_t skip) {
+    order_.resize(set_.size());
+    for (std::size_t i = 0; i < order_.size(); ++i) order_[i] = i;
+    if (settings_.training) std::shuffle(order_.begin(), order_.end(), std::mt19937_64(settings_.seed * 1000 + epoch));
+    next_ = static_cast<std::size_t>(skip) * static_cast<std::size_t>(settings_.batch_size);
+  }
+  std::optional<batch> next() {
+    if (next_ >= order_.size()) return std::nullopt;
+    batch b;
+    for (; next_ < order_.size() && b.size < settings_.batch_size; ++next_, ++b.size) {
+      const auto& item = set_[order_[next_]];
+      b.pixels.insert(b.pixels.end(), item.pixels.begin(), item.pixels.end());
+      b.labels.push_back(item.label);
+    }
+    return b;
+  }
+  [[nodiscard]] std::int64_t batches_per_epoch() const {
+    return static_cast<std::int64_t>((set_.size() + settings_.batch_size - 1) / settings_.batch_size);
+  }
+  [[nodiscard]] double wait_seconds() const { return 0; }
+  [[nodiscard]] int num_workers() const { return 1; }
+  void stop() {}
+
+ private:
+  const std::vector<image>& set_;
+  mt::pipeline_settings settings_;
+  std::vector<std::size_t> order_;
+  std::size_t next_ = 0;
+};
+
+struct data_source {
+  static constexpr std::string_view name = "bars";
+  using sample_set = std::vector<image>;
+  using target_info = std::vector<std::string>;  // class names
+  using batch_type = batch;
+  using pipeline_type = pipeline;
+
+  // A bar at a random position and thickness, on noise; the split seeds it.
+  sample_set read_split(const std::filesystem::path&, const std::string& split, target_info& classes) const {
+    classes = {"horizontal", "vertical"};
+    std::mt19937_64 rng(std::hash<std::string>{}(split));
+    std::uniform_int_distribution<int> noise(0, 60), where(2, side - 4), label(0, 1);
+    sample_set set(split == "train" ? 64 : 32);
+    for (auto& item : set) {
+      item.label = label(rng);
+      item.pixels.resize(side * side);
+      for (auto& p : item.pixels) p = static_cast<std::uint8_t>(noise(rng));
+      const int at = where(rng);
+      for (int t = 0; t < side; ++t)
+        for (int w = 0; w < 2; ++w) item.pixels[item.label == 0 ? (at + w) * side + t : t * side + at + w] = 220;
+    }
+    return set;
+  }
+  std::unique_ptr<pipeline> make_pipeline(const sample_set& set, const mt::pipeline_settings& s) const {
+    return std::make_unique<pipeline>(set, s);
+  }
+  [[nodiscard]] nlohmann::json describe() const { return {{"name", name}, {"side", side}}; }
+  [[nodiscard]] nlohmann::json contract() const { return {{"input_size", {side, side}}}; }
+};
+
+struct accuracy_metrics {
+  double val_accuracy = 0;
+  double val_loss = 0;
+  static constexpr auto fields() {
+    return std::tuple{mt::field{&accuracy_metrics::val_accuracy, "val_accuracy"},
+                      mt::field{&accuracy_metrics::val_loss, "val_loss"}};
+  }
+};
+
+struct evaluation {
+  accuracy_metrics metrics;
+};
+
+struct classification {
+  static constexpr std::string_view name = "classification";
+  using metrics_type = accuracy_metrics;
+  struct device_batch {
+    torch::Tensor input;
+    torch::Tensor labels;
+  };
+
+  mt::model::build_options setup(const std::vector<std::string>& classes, const mt::model_facts&) {
+    classes_ = classes;
+    return {static_cast<std::int64_t>(classes.size()), 1};
+  }
+  torch::Tensor input(const batch& b, torch::Device device) const {
+    return torch::from_blob(const_cast<std::uint8_t*>(b.pixels.data()), {b.size, 1, side, side}, torch::kUInt8)
+        .to(device)
+        .to(torch::kFloat32)
+        .div_(255.0);
+  }
+  device_batch to_device(const batch& b, torch::Device device) const {
+    return {input(b, device), torch::tensor(b.labels, torch::kInt64).to(device)};
+  }
+  mt::loss_terms loss(const torch::Tensor& logits, const device_batch& b) const {
+    const auto sum = torch::nn::functional::cross_entropy(
+        logits, b.labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+    return {sum, torch::full({}, static_cast<double>(b.labels.size(0)), logits.options())};
+  }
+  struct evaluator_type {
+    double correct = 0, loss = 0, count = 0;
+    void add(const batch& b, const torch::Tensor& logits) {
+      const auto labels = torch::tensor(b.labels, torch::kInt64);
+      correct += logits.argmax(1).eq(labels).sum().item<double>();
+      loss += torch::nn::functional::cross_entropy(
+                  logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                  .item<double>();
+      count += b.size;
+    }
+    evaluation finish() const { return {{correct / count, loss / count}}; }
+  };
+  evaluator_type evaluator(const std::vector<image>&) const { return {}; }
+  [[nodiscard]] nlohmann::json contract() const { return {{"classes", classes_}}; }
+  [[nodiscard]] nlohmann::json describe() const { return {{"name", name}, {"classes", classes_}}; }
+
+  std::vector<std::string> classes_;
+};
+
+struct netImpl : torch::nn::Module {
+  explicit netImpl(std::int64_t classes) {
+    conv = register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 8, 3).padding(1)));
+    head = register_module("head", torch::nn::Linear(8, classes));
+  }
+  torch::Tensor forward(const torch::Tensor& x) {
+    // Max over positions: a bar anywhere lights its orientation's filters.
+    return head(torch::relu(conv(x)).amax({2, 3}));
+  }
+  torch::nn::Conv2d conv{nullptr};
+  torch::nn::Linear head{nullptr};
+};
+TORCH_MODULE(net);
+
+struct model_spec {
+  static constexpr std::string_view name = "bar_net";
+  static constexpr int output_stride = 1;
+  static net build(const mt::model::build_options& o) { return net(o.num_landmarks); }
+};
+
+}  // namespace bars
+
+namespace {
+template <class... Policies>
+using bars_recipe = mt::recipe<bars::model_spec, bars::data_source, bars::classification,
+                               mt::optim::adamw<{.lr = 2e-2}>, Policies..., mt::fit<{.epochs = 6, .batch_size = 8}>>;
+}  // namespace
+
+TEST_CASE("a classification task trains through the generic loop without touching it") {
+  using recipe = bars_recipe<mt::policy::early_stopping<{.patience = 3, .monitor = "val_accuracy",
+                                                         .mode = mt::policy::metric_mode::max}>,
+                             mt::policy::checkpoint<{.keep_best = 1, .monitor = "val_accuracy",
+                                                     .mode = mt::policy::metric_mode::max}>>;
+  mixtrain::testing::temporary_directory dir;
+  mt::trainer<recipe> t;
+  t.run.output_dir = dir.path();
+  std::vector<std::string> classes;
+  const auto train = t.data.read_split(dir.path(), "train", classes);
+  const auto valid = t.data.read_split(dir.path(), "valid", classes);
+  torch::manual_seed(1);
+  t.build(classes);
+  std::ostringstream log;
+  t.ctx().log = &log;
+  const auto before = t.evaluate(valid).metrics.val_accuracy;
+  const auto result = t.fit(train, valid);
+  REQUIRE(result.validation.has_value());
+  INFO(log.str());
+  CHECK(result.validation->metrics.val_accuracy >= 0.9);
+  CHECK(result.validation->metrics.val_accuracy > before);
+  // The default logging policies write this task's metrics, by name.
+  std::ifstream csv(dir.path() / "metrics.csv");
+  std::string header;
+  std::getline(csv, header);
+  CHECK(header.find("val_accuracy") != std::string::npos);
+  CHECK(header.find("val_mre") == std::string::npos);
+  CHECK(log.str().find("val_accuracy") != std::string::npos);
+  CHECK(std::filesystem::exists(dir.path() / "best.pt"));
+
+  // The checkpoint contract is the task's and the data source's.
+  mt::trainer<recipe> reloaded;
+  reloaded.build(classes);
+  reloaded.load_checkpoint(dir.path() / "last.pt", mt::trainer<recipe>::restore::everything);
+  CHECK(reloaded.evaluate(valid).metrics.val_accuracy == Approx(result.validation->metrics.val_accuracy));
+  mt::trainer<recipe> three_classes;
+  three_classes.build({"a", "b", "c"});
+  CHECK_THROWS_WITH(three_classes.load_checkpoint(dir.path() / "last.pt", mt::trainer<recipe>::restore::weights_only),
+                    Catch::Contains("classes"));
+}
+
+namespace {
+// A recipe replaces a default logging policy by declaring its exclusive group.
+struct quiet_csv {
+  static constexpr std::string_view name = "quiet_csv";
+  static constexpr std::string_view exclusive = "csv_log";
+};
+}  // namespace
+
+TEST_CASE("a recipe policy in the csv_log group replaces the default CSV log") {
+  using replaced = mt::trainer<bars_recipe<quiet_csv>>;
+  using standard = mt::trainer<bars_recipe<>>;
+  STATIC_REQUIRE(standard::policy_count == 2);  // console_log, csv_log
+  STATIC_REQUIRE(replaced::policy_count == 2);  // quiet_csv, console_log
+  STATIC_REQUIRE(std::is_same_v<std::remove_cvref_t<decltype(boost::hana::at_c<1>(std::declval<replaced&>().policies))>,
+                                mt::policy::console_log>);
+  mixtrain::testing::temporary_directory dir;
+  replaced t;
+  t.run.output_dir = dir.path();
+  t.run.fit.epochs = 1;
+  std::vector<std::string> classes;
+  const auto train = t.data.read_split(dir.path(), "train", classes);
+  t.build(classes);
+  std::ostringstream log;
+  t.ctx().log = &log;
+  t.fit(train, train);
+  CHECK_FALSE(std::filesystem::exists(dir.path() / "metrics.csv"));
+  CHECK(log.str().find("epoch   1/1") != std::string::npos);
+}
