@@ -23,6 +23,7 @@
 
 #include <mixtrain/app/common.hpp>
 #include <mixtrain/core/data_source.hpp>
+#include <mixtrain/data/aariz.hpp>
 #include <mixtrain/data/aariz_samples.hpp>
 #include <mixtrain/data/batch_pipeline.hpp>
 #include <mixtrain/data/worker_count.hpp>
@@ -106,20 +107,6 @@ struct bench_data_options {
   std::string split = "train";
 };
 
-// The pipeline's options for the loop's settings (data::sample_pipeline's rule).
-inline data::pipeline_options pipeline_options_for(const pipeline_settings& s, data::input_size input) {
-  data::pipeline_options o;
-  o.input = input;
-  o.batch_size = s.batch_size;
-  o.num_workers = std::max(1, s.num_workers);
-  o.prefetch_batches = s.prefetch_batches;
-  o.memory_budget_bytes = s.memory_budget_bytes;
-  o.seed = s.seed;
-  o.shuffle = s.training;
-  o.skip_bad_samples = s.skip_bad_samples;
-  return o;
-}
-
 namespace bench_detail {
 
 // What the timed batches cost.
@@ -183,7 +170,7 @@ int run_bench_data(Trainer& t, const bench_data_options& o) {
   const auto input = t.data.config.image_size;
   data::aariz_samples<typename Trainer::data_type::augmentations_type> samples(
       images, input, t.data.augmentations, true, t.run.fit.seed, static_cast<std::size_t>(t.run.fit.cache_mb) << 20);
-  auto options = pipeline_options_for(t.settings(true), input);
+  auto options = data::pipeline_options_for(t.settings(true), input);
   const int num_landmarks = static_cast<int>(landmarks.size());
   data::worker_choice auto_choice;
   if (t.run.fit.num_workers == 0) {

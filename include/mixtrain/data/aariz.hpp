@@ -26,6 +26,20 @@ struct aariz_config {
   input_size image_size = {256, 256};
 };
 
+// The pipeline's options for the loop's settings.
+inline pipeline_options pipeline_options_for(const pipeline_settings& s, input_size input) {
+  pipeline_options o;
+  o.input = input;
+  o.batch_size = s.batch_size;
+  o.num_workers = std::max(1, s.num_workers);
+  o.prefetch_batches = s.prefetch_batches;
+  o.memory_budget_bytes = s.memory_budget_bytes;
+  o.seed = s.seed;
+  o.shuffle = s.training;
+  o.skip_bad_samples = s.skip_bad_samples;
+  return o;
+}
+
 // The producer and the worker pool of one split, kept together.
 template <class Augmentations>
 class sample_pipeline {
@@ -33,15 +47,7 @@ class sample_pipeline {
   sample_pipeline(const split& set, int num_landmarks, input_size input, const Augmentations& augmentations,
                   const pipeline_settings& s)
       : samples_(set, input, augmentations, s.training, s.seed, s.cache_bytes) {
-    pipeline_options o;
-    o.input = input;
-    o.batch_size = s.batch_size;
-    o.num_workers = std::max(1, s.num_workers);
-    o.prefetch_batches = s.prefetch_batches;
-    o.memory_budget_bytes = s.memory_budget_bytes;
-    o.seed = s.seed;
-    o.shuffle = s.training;
-    o.skip_bad_samples = s.skip_bad_samples;
+    auto o = pipeline_options_for(s, input);
     if (s.num_workers == 0)  // --num_workers auto: measure the real producer, then keep the count
       o.num_workers = choose_num_workers(set.images.size(), num_landmarks, o, samples_, {.log = s.log});
     pipeline_.emplace(set.images.size(), num_landmarks, o, samples_);
@@ -71,13 +77,16 @@ class sample_pipeline {
   std::ostream* log_ = nullptr;
 };
 
-template <aariz_config C = aariz_config{}, class... Augments>
-struct aariz {
+// What every data source of annotated landmark images shares: the input size,
+// the augmentations, the sample pipeline, its contract and its --image_size
+// flag. A source adds its name and read_split (see aariz below, and
+// recipes/examples for a CSV source built on it).
+template <aariz_config C, class... Augments>
+struct landmark_images {
   static_assert(C.image_size.width > 0 && C.image_size.height > 0 && C.image_size.width % 32 == 0 &&
                     C.image_size.height % 32 == 0,
-                "aariz: image_size must be positive multiples of 32 (the models downsample by 32).");
+                "landmark images: image_size must be positive multiples of 32 (the models downsample by 32).");
   static_assert((augment::check_augmentation<Augments>::ok && ...));
-  static constexpr std::string_view name = "aariz";
   using augmentations_type = augmentation_list<Augments...>;
   using sample_set = split;
   using target_info = landmark_set;
@@ -86,11 +95,6 @@ struct aariz {
 
   aariz_config config = C;
   augmentations_type augmentations;
-
-  // Reads one split; the landmark set comes from the data (checked across splits).
-  split read_split(const std::filesystem::path& root, const std::string& split_name, landmark_set& landmarks) const {
-    return read_aariz_split(root, split_name, landmarks);
-  }
 
   std::unique_ptr<pipeline_type> make_pipeline(const split& set, const pipeline_settings& s) const {
     const int landmarks = set.images.empty() ? 0 : static_cast<int>(set.images.front().landmarks.size());
@@ -109,7 +113,7 @@ struct aariz {
   [[nodiscard]] nlohmann::json describe() const {
     nlohmann::json augments = nlohmann::json::array();
     std::apply([&](const auto&... a) { (augments.push_back(a.name), ...); }, augmentations.augments);
-    return {{"name", name}, {"image_size", {config.image_size.width, config.image_size.height}}, {"augmentations", augments}};
+    return {{"image_size", {config.image_size.width, config.image_size.height}}, {"augmentations", augments}};
   }
 
   void add_flags(CLI::App& cli) {
@@ -126,6 +130,23 @@ struct aariz {
             return "must be an integer, got '" + v + "'";
           }
         });
+  }
+};
+
+// The Aariz layout (data/aariz_reader.hpp).
+template <aariz_config C = aariz_config{}, class... Augments>
+struct aariz : landmark_images<C, Augments...> {
+  static constexpr std::string_view name = "aariz";
+
+  // Reads one split; the landmark set comes from the data (checked across splits).
+  split read_split(const std::filesystem::path& root, const std::string& split_name, landmark_set& landmarks) const {
+    return read_aariz_split(root, split_name, landmarks);
+  }
+
+  [[nodiscard]] nlohmann::json describe() const {
+    auto j = landmark_images<C, Augments...>::describe();
+    j["name"] = name;
+    return j;
   }
 };
 
