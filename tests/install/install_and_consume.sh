@@ -1,14 +1,27 @@
 #!/usr/bin/env bash
-# cmake --install, then find_package(mixtrain) from an outside project.
+# cmake --install, then find_package(mixtrain) from an outside project that
+# builds a recipe and the examples of recipes/examples (user policy,
+# augmentation and data source), and runs the examples' quick checks.
 set -euo pipefail
 build_dir=$1
 source_dir=$(cd "$(dirname "$0")" && pwd)
+examples_dir=$(cd "$source_dir/../../recipes/examples" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cmake --install "$build_dir" --prefix "$work/prefix" >/dev/null
 test -f "$work/prefix/include/mixtrain/mixtrain.hpp"
 cmake -S "$source_dir/consumer" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
-cmake --build "$work/build" -j 1 >/dev/null
+  -DCMAKE_PREFIX_PATH="$work/prefix" -DMIXTRAIN_EXAMPLES_DIR="$examples_dir" >/dev/null
+# Two compile jobs: six translation units that each parse LibTorch.
+if ! cmake --build "$work/build" -j 2 >"$work/build.log" 2>&1; then
+  grep -E "error|FAILED" "$work/build.log" | head -40
+  exit 1
+fi
 "$work/build/consumer_recipe" describe --json --num_landmarks 7 | grep -q '"num_landmarks":7'
-echo "an outside project built and ran a recipe against the installed mixtrain"
+for recipe in example_freeze_backbone example_sine_warp example_csv_landmarks; do
+  "$work/build/examples/$recipe" describe --json --num_landmarks 5 | grep -q '"num_landmarks":5'
+done
+# The examples' unit checks, against the installed headers.
+ctest --test-dir "$work/build" -L unit --output-on-failure >"$work/ctest.log" 2>&1 || { cat "$work/ctest.log"; exit 1; }
+grep -q "tests passed" "$work/ctest.log"
+echo "an outside project built a recipe and the examples against the installed mixtrain; the examples' unit checks pass"

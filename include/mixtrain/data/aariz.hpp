@@ -1,137 +1,18 @@
 #pragma once
-// The Aariz data source for recipes: input size compiled in, the augmentations
-// applied to training samples, and the pipeline that streams uint8 batches.
-// A data source in the sense of core/roles.hpp.
+// The Aariz data source for recipes (data/aariz_reader.hpp's layout) on the
+// shared landmark-image pipeline (data/landmark_images.hpp).
 #include <filesystem>
-#include <memory>
 #include <string>
 #include <string_view>
-#include <utility>
 
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <mixtrain/augment/affine.hpp>
-#include <mixtrain/augment/concepts.hpp>
 #include <mixtrain/augment/intensity.hpp>
-#include <mixtrain/core/roles.hpp>
 #include <mixtrain/data/aariz_reader.hpp>
-#include <mixtrain/data/aariz_samples.hpp>
-#include <mixtrain/data/geometry.hpp>
-#include <mixtrain/data/worker_count.hpp>
+#include <mixtrain/data/landmark_images.hpp>
 
 namespace mixtrain::data {
-
-struct aariz_config {
-  input_size image_size = {256, 256};
-};
-
-// The pipeline's options for the loop's settings.
-inline pipeline_options pipeline_options_for(const pipeline_settings& s, input_size input) {
-  pipeline_options o;
-  o.input = input;
-  o.batch_size = s.batch_size;
-  o.num_workers = std::max(1, s.num_workers);
-  o.prefetch_batches = s.prefetch_batches;
-  o.memory_budget_bytes = s.memory_budget_bytes;
-  o.seed = s.seed;
-  o.shuffle = s.training;
-  o.skip_bad_samples = s.skip_bad_samples;
-  return o;
-}
-
-// The producer and the worker pool of one split, kept together.
-template <class Augmentations>
-class sample_pipeline {
- public:
-  sample_pipeline(const split& set, int num_landmarks, input_size input, const Augmentations& augmentations,
-                  const pipeline_settings& s)
-      : samples_(set, input, augmentations, s.training, s.seed, s.cache_bytes) {
-    auto o = pipeline_options_for(s, input);
-    if (s.num_workers == 0)  // --num_workers auto: measure the real producer, then keep the count
-      o.num_workers = choose_num_workers(set.images.size(), num_landmarks, o, samples_, {.log = s.log});
-    pipeline_.emplace(set.images.size(), num_landmarks, o, samples_);
-    log_ = s.log;
-  }
-  sample_pipeline(const sample_pipeline&) = delete;
-  sample_pipeline& operator=(const sample_pipeline&) = delete;
-
-  void start_epoch(std::uint64_t epoch, std::int64_t skip) { pipeline_->start_epoch(epoch, skip); }
-  std::optional<batch> next() {
-    auto b = pipeline_->next();
-    if (b && log_)
-      for (const auto& message : b->skipped) *log_ << "warning: skipped bad sample: " << message << "\n";
-    return b;
-  }
-  [[nodiscard]] std::int64_t batches_per_epoch() const { return pipeline_->batches_per_epoch(); }
-  [[nodiscard]] double wait_seconds() const { return pipeline_->stats().consumer_wait_s; }
-  [[nodiscard]] int num_workers() const { return pipeline_->options().num_workers; }
-  void stop() { pipeline_->stop(); }
-
-  [[nodiscard]] const aariz_samples<Augmentations>& samples() const { return samples_; }
-  [[nodiscard]] batch_pipeline& pipeline() { return *pipeline_; }
-
- private:
-  aariz_samples<Augmentations> samples_;
-  std::optional<batch_pipeline> pipeline_;
-  std::ostream* log_ = nullptr;
-};
-
-// What every data source of annotated landmark images shares: the input size,
-// the augmentations, the sample pipeline, its contract and its --image_size
-// flag. A source adds its name and read_split (see aariz below, and
-// recipes/examples for a CSV source built on it).
-template <aariz_config C, class... Augments>
-struct landmark_images {
-  static_assert(C.image_size.width > 0 && C.image_size.height > 0 && C.image_size.width % 32 == 0 &&
-                    C.image_size.height % 32 == 0,
-                "landmark images: image_size must be positive multiples of 32 (the models downsample by 32).");
-  static_assert((augment::check_augmentation<Augments>::ok && ...));
-  using augmentations_type = augmentation_list<Augments...>;
-  using sample_set = split;
-  using target_info = landmark_set;
-  using batch_type = batch;
-  using pipeline_type = sample_pipeline<augmentations_type>;
-
-  aariz_config config = C;
-  augmentations_type augmentations;
-
-  std::unique_ptr<pipeline_type> make_pipeline(const split& set, const pipeline_settings& s) const {
-    const int landmarks = set.images.empty() ? 0 : static_cast<int>(set.images.front().landmarks.size());
-    return std::make_unique<pipeline_type>(set, landmarks, config.image_size, augmentations, s);
-  }
-
-  [[nodiscard]] nlohmann::json contract() const {
-    return {{"input_size", {config.image_size.width, config.image_size.height}},
-            {"geometry", "letterbox: aspect-preserving scale, centred, zero padding"}};
-  }
-  // predict: the input size comes from the checkpoint.
-  void adopt_contract(const nlohmann::json& contract) {
-    config.image_size = {contract.at("input_size").at(0).get<int>(), contract.at("input_size").at(1).get<int>()};
-  }
-
-  [[nodiscard]] nlohmann::json describe() const {
-    nlohmann::json augments = nlohmann::json::array();
-    std::apply([&](const auto&... a) { (augments.push_back(a.name), ...); }, augmentations.augments);
-    return {{"image_size", {config.image_size.width, config.image_size.height}}, {"augmentations", augments}};
-  }
-
-  void add_flags(CLI::App& cli) {
-    cli.add_option_function<std::vector<int>>(
-           "--image_size", [this](const std::vector<int>& v) { config.image_size = {v[0], v[1]}; },
-           "network input W H (multiples of 32)")
-        ->expected(2)
-        ->default_str(std::to_string(config.image_size.width) + " " + std::to_string(config.image_size.height))
-        ->check([](const std::string& v) -> std::string {
-          try {
-            const int x = std::stoi(v);
-            return x > 0 && x % 32 == 0 ? "" : "must be a positive multiple of 32, got " + v;
-          } catch (...) {
-            return "must be an integer, got '" + v + "'";
-          }
-        });
-  }
-};
 
 // The Aariz layout (data/aariz_reader.hpp).
 template <aariz_config C = aariz_config{}, class... Augments>
