@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -66,6 +67,8 @@ class basic_context {
 
   // A full checkpoint, written atomically.
   void write_checkpoint(const std::filesystem::path& path) { owner_.save_checkpoint(path); }
+  // The model's parameters, listed once when the model was built.
+  [[nodiscard]] const std::vector<torch::Tensor>& parameters() const { return owner_.parameters(); }
   // A deep copy of the model: same module type, device and memory layout.
   [[nodiscard]] Module copy_model() { return owner_.copy_model(); }
 

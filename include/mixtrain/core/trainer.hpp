@@ -14,6 +14,7 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include <boost/hana.hpp>
 #include <nlohmann/json.hpp>
@@ -83,7 +84,10 @@ class trainer {
     model_.emplace(model_spec::build(build_options_));
     (*model_)->to(device());
     emit(hook::prepare_model{}, *model_);
-    optimizer_.emplace(optimizer_settings.build((*model_)->parameters()));
+    // Listed once: a parameters() walk builds a name-keyed dict, tens of µs per
+    // call, and loading a checkpoint updates these tensors in place.
+    parameters_ = (*model_)->parameters();
+    optimizer_.emplace(optimizer_settings.build(parameters_));
     ctx_.emplace(*model_, *optimizer_, device(), *this);
     ctx_->epochs = run.fit.epochs;
     ctx_->output_dir = run.output_dir;
@@ -104,6 +108,7 @@ class trainer {
   }
 
   [[nodiscard]] module_type& model() { return *model_; }
+  [[nodiscard]] const std::vector<torch::Tensor>& parameters() const { return parameters_; }
   [[nodiscard]] optimizer_type& optimizer() { return *optimizer_; }
   [[nodiscard]] context_type& ctx() { return *ctx_; }
   [[nodiscard]] const target_info& targets() const { return targets_; }
@@ -429,8 +434,8 @@ class trainer {
 
   void normalise_gradients(const torch::Tensor& count) {
     torch::NoGradGuard no_grad;
-    for (auto& p : (*model_)->parameters())
-      if (p.mutable_grad().defined()) p.mutable_grad().div_(count);
+    for (const auto& p : parameters_)
+      if (p.grad().defined()) p.mutable_grad().div_(count);
   }
 
   void restore_metrics(const nlohmann::json& j) {
@@ -441,6 +446,7 @@ class trainer {
   clock::time_point epoch_started_;
   target_info targets_;
   model::build_options build_options_;
+  std::vector<torch::Tensor> parameters_;
   std::optional<module_type> model_;
   std::optional<optimizer_type> optimizer_;
   std::optional<context_type> ctx_;

@@ -141,7 +141,7 @@ struct amp<fp16, C> : amp_autocast<fp16, C> {
     if (!config.enabled) return;
     torch::NoGradGuard no_grad;
     std::vector<torch::Tensor> finite;
-    for (auto& p : ctx.model->parameters()) {
+    for (const auto& p : ctx.parameters()) {
       auto& g = p.mutable_grad();
       if (!g.defined()) continue;
       g.mul_(1.0 / state_.scale);

@@ -42,7 +42,7 @@ struct grad_clip {
   // The total norm is kept on the device: no read-back per step.
   bool before_optimizer_step(auto& ctx) {
     if (config.max_norm > 0)
-      last_norm_ = clip(ctx.model->parameters());
+      last_norm_ = clip(ctx.parameters());
     return true;
   }
 
