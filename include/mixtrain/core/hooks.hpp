@@ -29,8 +29,6 @@ namespace mixtrain {
 namespace hook_detail {
 template <class T>
 concept void_or_bool = std::same_as<T, void> || std::same_as<T, bool>;
-template <class T>
-inline constexpr bool always_false = false;
 }  // namespace hook_detail
 
 // One hook: a name detector, an invoker and a signature check.
