@@ -4,16 +4,26 @@
 //   <root>/<split>/Cephalograms/<id>.{png,jpg,jpeg,bmp}
 //   <root>/<split>/Annotations/Cephalometric Landmarks/{Senior,Junior} Orthodontists/<id>.json
 //   <root>/<split>/Annotations/CVM Stages/<id>.json   (optional)
-// Ground truth is the mean of the annotators that marked a landmark.
+// Ground truth is the mean of the annotators that marked a landmark: where one
+// annotator gives null and the other a point, that point is the truth.
+//
+// Everything is checked before training starts, and every problem is a
+// data_error naming the file and the line ("<file>:<line>: ...") or the JSON
+// field ("<file>: field 'landmarks[3].value.x': ..."). The parsers take the
+// text, not a path, so tests/fuzz feeds them memory.
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <charconv>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -46,14 +56,47 @@ inline std::string lowercase(std::string s) {
   return s;
 }
 
-inline nlohmann::json read_json_file(const std::filesystem::path& file) {
-  std::ifstream in(file);
+inline std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+inline std::string read_text_file(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
   if (!in) throw data_error(file, "cannot open file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw data_error(file, "cannot read file");
+  return std::move(text).str();
+}
+
+// A JSON syntax error with the line it is on.
+inline nlohmann::json parse_json_text(std::string_view text, const std::filesystem::path& file) {
   try {
-    return nlohmann::json::parse(in);
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    const auto upto = std::min<std::size_t>(e.byte, text.size());
+    const auto line = 1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(upto), '\n'));
+    throw data_error(file, line, std::string("broken JSON: ") + e.what());
   } catch (const nlohmann::json::exception& e) {
     throw data_error(file, std::string("broken JSON: ") + e.what());
   }
+}
+
+inline nlohmann::json read_json_file(const std::filesystem::path& file) {
+  return parse_json_text(read_text_file(file), file);
+}
+
+[[noreturn]] inline void field_error(const std::filesystem::path& file, const std::string& field, const std::string& what) {
+  throw data_error(file, "field '" + field + "': " + what);
+}
+
+inline double finite_number(const nlohmann::json& j, const std::filesystem::path& file, const std::string& field) {
+  if (!j.is_number()) field_error(file, field, std::string("must be a number, found ") + j.type_name());
+  const double v = j.get<double>();
+  if (!std::isfinite(v)) field_error(file, field, "must be a finite number");
+  return v;
 }
 
 struct landmark_file {
@@ -63,68 +106,169 @@ struct landmark_file {
   std::vector<bool> marked;  // false where "value" is null: the annotator saw no landmark
 };
 
-inline landmark_file parse_landmark_file(const std::filesystem::path& file) {
-  const auto json = read_json_file(file);
+// {"landmarks": [{"symbol": "A", "title": "...", "value": {"x": .., "y": ..} or null}, ...], ...}
+inline landmark_file parse_landmark_json(std::string_view text, const std::filesystem::path& file) {
+  const auto json = parse_json_text(text, file);
+  if (!json.is_object()) field_error(file, "landmarks", std::string("missing: the file holds a JSON ") + json.type_name() + ", not an object");
+  const auto found = json.find("landmarks");
+  if (found == json.end()) field_error(file, "landmarks", "missing");
+  const auto& landmarks = *found;
+  if (!landmarks.is_array()) field_error(file, "landmarks", std::string("must be an array, found ") + landmarks.type_name());
+  if (landmarks.empty()) field_error(file, "landmarks", "the list is empty");
   landmark_file out;
-  try {
-    const auto& landmarks = json.at("landmarks");
-    if (!landmarks.is_array() || landmarks.empty()) throw data_error(file, "\"landmarks\" must be a non-empty array");
-    for (const auto& entry : landmarks) {
-      out.symbols.push_back(entry.at("symbol").get<std::string>());
-      out.titles.push_back(entry.value("title", out.symbols.back()));
-      const auto& value = entry.at("value");
-      out.marked.push_back(!value.is_null());
-      out.points.push_back(value.is_null() ? point{} : point{value.at("x").get<double>(), value.at("y").get<double>()});
+  std::map<std::string, std::size_t> seen;
+  for (std::size_t k = 0; k < landmarks.size(); ++k) {
+    const auto& entry = landmarks[k];
+    const auto at = "landmarks[" + std::to_string(k) + "]";
+    if (!entry.is_object()) field_error(file, at, std::string("must be an object, found ") + entry.type_name());
+    const auto symbol = entry.find("symbol");
+    if (symbol == entry.end()) field_error(file, at + ".symbol", "missing");
+    if (!symbol->is_string() || symbol->get_ref<const std::string&>().empty())
+      field_error(file, at + ".symbol", "must be a non-empty string");
+    const auto& name = symbol->get_ref<const std::string&>();
+    if (const auto [it, fresh] = seen.emplace(name, k); !fresh)
+      field_error(file, at + ".symbol", "'" + name + "' appears twice (also landmarks[" + std::to_string(it->second) + "])");
+    const auto title = entry.find("title");
+    out.symbols.push_back(name);
+    out.titles.push_back(title != entry.end() && title->is_string() ? title->get<std::string>() : name);
+    const auto value = entry.find("value");
+    if (value == entry.end()) field_error(file, at + ".value", "missing (null marks a landmark the annotator did not see)");
+    if (!value->is_null() && !value->is_object())
+      field_error(file, at + ".value", std::string("must be an object {x, y} or null, found ") + value->type_name());
+    out.marked.push_back(!value->is_null());
+    if (value->is_null()) {
+      out.points.push_back({});
+      continue;
     }
-  } catch (const nlohmann::json::exception& e) {
-    throw data_error(file, std::string("unexpected landmark JSON structure: ") + e.what());
+    point p;
+    for (const char* axis : {"x", "y"}) {
+      const auto c = value->find(axis);
+      if (c == value->end()) field_error(file, at + ".value." + axis, "missing");
+      (axis[0] == 'x' ? p.x : p.y) = finite_number(*c, file, at + ".value." + axis);
+    }
+    out.points.push_back(p);
   }
   return out;
 }
 
-inline std::map<std::string, double> read_pixel_sizes(const std::filesystem::path& csv) {
-  std::ifstream in(csv);
-  if (!in) throw data_error(csv, "cannot open the machine mappings file");
-  std::string header;
-  std::getline(in, header);
+inline landmark_file parse_landmark_file(const std::filesystem::path& file) {
+  return parse_landmark_json(read_text_file(file), file);
+}
+
+// {"cvm_stage": {"value": <int>, ...}, ...}
+inline int parse_cvm_json(std::string_view text, const std::filesystem::path& file) {
+  const auto json = parse_json_text(text, file);
+  if (!json.is_object() || !json.contains("cvm_stage")) field_error(file, "cvm_stage", "missing");
+  const auto& stage = json["cvm_stage"];
+  if (!stage.is_object() || !stage.contains("value")) field_error(file, "cvm_stage.value", "missing");
+  const auto& value = stage["value"];
+  if (!value.is_number_integer() || value.get<std::int64_t>() < 0 || value.get<std::int64_t>() > 1000)
+    field_error(file, "cvm_stage.value", "must be a small non-negative integer, found " + value.dump());
+  return value.get<int>();
+}
+
+// The pixel size of each cephalogram from the machine mappings CSV: a header
+// naming cephalogram_id and pixel_size (any order, other columns ignored),
+// then one row per image. LF or CRLF line endings, a UTF-8 byte-order mark
+// and blank lines are accepted; a repeated id is accepted only with the same
+// pixel size.
+inline std::map<std::string, double> parse_pixel_sizes(std::string_view text, const std::filesystem::path& csv) {
+  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);  // spreadsheet programs write a BOM
+  auto next_line = [&text]() {
+    const auto end = text.find('\n');
+    auto line = text.substr(0, end);
+    text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+    if (line.ends_with('\r')) line.remove_suffix(1);
+    return line;
+  };
+  auto cells_of = [](std::string_view line) {
+    std::vector<std::string_view> cells;
+    for (std::size_t start = 0;;) {
+      const auto comma = line.find(',', start);
+      cells.push_back(trim(line.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start)));
+      if (comma == std::string_view::npos) return cells;
+      start = comma + 1;
+    }
+  };
+  if (trim(text).empty()) throw data_error(csv, "the file is empty (expected a header naming cephalogram_id and pixel_size)");
+  const auto header = cells_of(next_line());
   std::vector<std::string> columns;
-  {
-    std::stringstream ss(header);
-    for (std::string c; std::getline(ss, c, ',');) {
-      while (!c.empty() && std::isspace(static_cast<unsigned char>(c.back()))) c.pop_back();
-      columns.push_back(c);
-    }
+  for (const auto c : header) columns.push_back(lowercase(std::string(c)));
+  const auto id_col = static_cast<std::size_t>(std::ranges::find(columns, "cephalogram_id") - columns.begin());
+  const auto size_col = static_cast<std::size_t>(std::ranges::find(columns, "pixel_size") - columns.begin());
+  if (id_col == columns.size() || size_col == columns.size()) {
+    std::string found;
+    for (const auto& c : columns) found += (found.empty() ? "'" : ", '") + c + "'";
+    throw data_error(csv, 1, "header must name the columns cephalogram_id and pixel_size; found " + found);
   }
-  const auto id_col = std::ranges::find(columns, "cephalogram_id") - columns.begin();
-  const auto size_col = std::ranges::find(columns, "pixel_size") - columns.begin();
-  if (id_col == std::ssize(columns) || size_col == std::ssize(columns))
-    throw data_error(csv, "header must name the columns cephalogram_id and pixel_size");
   std::map<std::string, double> sizes;
-  int line_number = 1;
-  for (std::string line; std::getline(in, line);) {
-    ++line_number;
-    if (line.empty() || line == "\r") continue;
-    std::vector<std::string> cells;
-    std::stringstream ss(line);
-    for (std::string c; std::getline(ss, c, ',');) cells.push_back(c);
-    if (std::ssize(cells) <= std::max(id_col, size_col))
-      throw data_error(csv, "line " + std::to_string(line_number) + " has too few columns");
-    try {
-      const double size = std::stod(cells[static_cast<std::size_t>(size_col)]);
-      if (!(size > 0)) throw std::invalid_argument("not positive");
-      sizes[cells[static_cast<std::size_t>(id_col)]] = size;
-    } catch (const std::exception&) {
-      throw data_error(csv, "line " + std::to_string(line_number) + ": pixel_size '" +
-                                cells[static_cast<std::size_t>(size_col)] + "' is not a positive number");
-    }
+  std::map<std::string, std::size_t> first_line;
+  for (std::size_t number = 2; !text.empty(); ++number) {
+    const auto line = next_line();
+    if (trim(line).empty()) continue;
+    const auto cells = cells_of(line);
+    if (cells.size() <= std::max(id_col, size_col))
+      throw data_error(csv, number, std::to_string(cells.size()) + " cells, too few: pixel_size is column " +
+                                        std::to_string(size_col + 1) + " and cephalogram_id column " + std::to_string(id_col + 1));
+    const std::string id(cells[id_col]);
+    if (id.empty()) throw data_error(csv, number, "cephalogram_id is empty");
+    const auto cell = cells[size_col];
+    double size = 0;
+    const auto [end, error] = std::from_chars(cell.data(), cell.data() + cell.size(), size);
+    if (cell.empty() || error != std::errc{} || end != cell.data() + cell.size() || !std::isfinite(size))
+      throw data_error(csv, number, "pixel_size '" + std::string(cell) + "' is not a number");
+    if (!(size > 0)) throw data_error(csv, number, "pixel_size " + std::string(cell) + " must be positive");
+    if (const auto [it, fresh] = sizes.emplace(id, size); !fresh && it->second != size)
+      throw data_error(csv, number, "cephalogram_id '" + id + "' again, with pixel_size " + std::string(cell) +
+                                        " (line " + std::to_string(first_line[id]) + " gave another)");
+    first_line.emplace(id, number);
   }
   return sizes;
+}
+
+inline std::map<std::string, double> read_pixel_sizes(const std::filesystem::path& csv) {
+  if (!std::filesystem::is_regular_file(csv)) throw data_error(csv, "cannot open the machine mappings file");
+  return parse_pixel_sizes(read_text_file(csv), csv);
 }
 
 inline std::optional<std::filesystem::path> find_annotation(const std::filesystem::path& dir, const std::string& id) {
   const auto path = dir / (id + ".json");
   if (std::filesystem::exists(path)) return path;
   return std::nullopt;
+}
+
+// The images of a split by id. A file in another format is an error naming
+// it (never skipped silently); hidden files (".DS_Store") are ignored.
+inline std::map<std::string, std::filesystem::path> list_images(const std::filesystem::path& image_dir) {
+  namespace fs = std::filesystem;
+  std::map<std::string, fs::path> images;
+  for (const auto& entry : fs::directory_iterator(image_dir)) {
+    const auto& file = entry.path();
+    if (!entry.is_regular_file() || file.filename().string().starts_with(".")) continue;
+    const auto ext = lowercase(file.extension().string());
+    if (std::ranges::find(aariz_layout::image_extensions, ext) == aariz_layout::image_extensions.end())
+      throw data_error(file, "'" + (ext.empty() ? file.filename().string() : ext) +
+                                 "' files are not read: the reader takes " + std::string(taken_image_formats) +
+                                 "; convert the file or move it out of the folder");
+    if (const auto [it, fresh] = images.emplace(file.stem().string(), file); !fresh)
+      throw data_error(file, "a second image for cephalogram '" + it->first + "' (also " + it->second.filename().string() + ")");
+  }
+  return images;
+}
+
+// Every annotation must have its image: otherwise a typo in a file name
+// would drop that cephalogram without a word.
+inline void check_annotations_have_images(const std::filesystem::path& dir,
+                                          const std::map<std::string, std::filesystem::path>& images,
+                                          const std::filesystem::path& image_dir) {
+  if (!std::filesystem::is_directory(dir)) return;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const auto& file = entry.path();
+    if (!entry.is_regular_file() || lowercase(file.extension().string()) != ".json") continue;
+    if (!images.contains(file.stem().string()))
+      throw data_error(file, "annotation without an image: no " + file.stem().string() + ".png, .jpg, .jpeg or .bmp in " +
+                                 image_dir.string());
+  }
 }
 
 }  // namespace detail
@@ -139,27 +283,28 @@ inline split read_aariz_split(const std::filesystem::path& root, const std::stri
   if (!fs::is_directory(image_dir)) throw data_error(image_dir, "missing image directory of split '" + split_name + "'");
   const auto mapping = root / aariz_layout::mapping_file;
   const auto pixel_sizes = detail::read_pixel_sizes(mapping);
+  const auto image_files = detail::list_images(image_dir);
+  if (image_files.empty()) throw data_error(image_dir, "split '" + split_name + "' holds no images");
+  for (const auto& annotator : aariz_layout::annotators)
+    detail::check_annotations_have_images(aariz_layout::landmarks_dir(root, split_name, annotator), image_files, image_dir);
+  detail::check_annotations_have_images(aariz_layout::cvm_dir(root, split_name), image_files, image_dir);
 
-  std::vector<fs::path> image_files;
-  for (const auto& entry : fs::directory_iterator(image_dir)) {
-    const auto ext = detail::lowercase(entry.path().extension().string());
-    if (entry.is_regular_file() && std::ranges::find(aariz_layout::image_extensions, ext) != aariz_layout::image_extensions.end())
-      image_files.push_back(entry.path());
-  }
-  std::ranges::sort(image_files);
+  std::vector<fs::path> in_order;  // by file name, as the dataset's indices always were
+  for (const auto& [id, file] : image_files) in_order.push_back(file);
+  std::ranges::sort(in_order);
 
   split out{split_name, {}};
-  for (const auto& image_file : image_files) {
+  for (const auto& image_file : in_order) {
     annotated_image image;
     image.id = image_file.stem().string();
     image.image_path = image_file;
     const auto size = pixel_sizes.find(image.id);
     if (size == pixel_sizes.end()) throw data_error(mapping, "no row for cephalogram '" + image.id + "'");
     image.pixel_size_mm = size->second;
-    if (const auto header = read_image_header_size(image_file)) {
-      image.width = header->width;
-      image.height = header->height;
-    }
+    // Empty, non-image and oversized files are refused here, before training.
+    const auto header = checked_image_header(image_file);
+    image.width = header.size.width;
+    image.height = header.size.height;
 
     std::vector<detail::landmark_file> files;
     std::vector<fs::path> paths;
@@ -198,8 +343,16 @@ inline split read_aariz_split(const std::filesystem::path& root, const std::stri
         const auto at = static_cast<std::size_t>(std::ranges::find(landmarks.symbols, files[f].symbols[k]) -
                                                  landmarks.symbols.begin());
         if (!files[f].marked[k]) continue;
-        sum[at].x += files[f].points[k].x;
-        sum[at].y += files[f].points[k].y;
+        const auto p = files[f].points[k];
+        // One pixel of slack either side: tools differ on whether pixel
+        // centres or edges lie on integers.
+        if (p.x < -1 || p.y < -1 || p.x > image.width + 1 || p.y > image.height + 1)
+          detail::field_error(paths[f], "landmarks[" + std::to_string(k) + "].value",
+                              "(" + std::to_string(p.x) + ", " + std::to_string(p.y) + ") lies outside the " +
+                                  std::to_string(image.width) + "x" + std::to_string(image.height) + " image " +
+                                  image_file.string());
+        sum[at].x += p.x;
+        sum[at].y += p.y;
         ++marks[at];
       }
     }
@@ -210,17 +363,10 @@ inline split read_aariz_split(const std::filesystem::path& root, const std::stri
       if (marks[k] > 0) image.landmarks[k] = {sum[k].x / marks[k], sum[k].y / marks[k]};
     }
 
-    if (auto cvm = detail::find_annotation(aariz_layout::cvm_dir(root, split_name), image.id)) {
-      const auto json = detail::read_json_file(*cvm);
-      try {
-        image.cvm_stage = json.at("cvm_stage").at("value").get<int>();
-      } catch (const nlohmann::json::exception& e) {
-        throw data_error(*cvm, std::string("unexpected CVM JSON structure: ") + e.what());
-      }
-    }
+    if (auto cvm = detail::find_annotation(aariz_layout::cvm_dir(root, split_name), image.id))
+      image.cvm_stage = detail::parse_cvm_json(detail::read_text_file(*cvm), *cvm);
     out.images.push_back(std::move(image));
   }
-  if (out.images.empty()) throw data_error(image_dir, "split '" + split_name + "' holds no images");
   return out;
 }
 

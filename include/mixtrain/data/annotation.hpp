@@ -39,12 +39,15 @@ struct split {
   std::vector<annotated_image> images;
 };
 
-// A data error that names the offending file; --skip_bad_samples turns the
-// per-sample ones into counted warnings.
+// A data error that names the offending file ("<file>: <what>") or a line of
+// it ("<file>:<line>: <what>", the form editors and compilers jump to);
+// --skip_bad_samples turns the per-sample ones into counted warnings.
 class data_error : public std::runtime_error {
  public:
   data_error(const std::filesystem::path& file, const std::string& what)
       : std::runtime_error(file.string() + ": " + what), file_(file) {}
+  data_error(const std::filesystem::path& file, std::size_t line, const std::string& what)
+      : std::runtime_error(file.string() + ":" + std::to_string(line) + ": " + what), file_(file) {}
   [[nodiscard]] const std::filesystem::path& file() const { return file_; }
 
  private:

@@ -1,12 +1,24 @@
 #pragma once
 // Reading cephalograms: dimensions from the file header (to choose a reduced
-// decode before decoding), truncation checks, and decoding with a clear error
-// that names the file.
+// decode before decoding), checks that refuse what cannot be decoded (empty,
+// not PNG/JPEG/BMP, truncated, or a header claiming too many pixels), and
+// decoding with a clear error that names the file.
 //
-// PNG. Grayscale PNGs of 8 or 16 bits, not interlaced, are decoded here
-// with libdeflate (2.5-4x faster than libpng + zlib in OpenCV,
-// same pixels); other PNGs, or a system without libdeflate.so.0 (found at run
-// time, so the build needs nothing), go through OpenCV.
+// Formats taken: PNG, JPEG and BMP, recognised by their first bytes (the
+// extension only selects files in aariz_reader.hpp). Grayscale PNGs of 8 or 16
+// bits, not interlaced, go through png_decode.hpp (libdeflate); the rest
+// through OpenCV.
+//
+// Pixel values. The decoded image is always 8-bit, one channel:
+//  - 8-bit gray: as stored.
+//  - 16-bit gray PNG: the high byte, v >> 8 = floor(v / 256), exactly what
+//    OpenCV's IMREAD_GRAYSCALE gives (libpng's png_set_strip_16). The low byte
+//    is dropped and there is no windowing: a 12-bit X-ray stored in 16 bits
+//    (0..4095) comes out as 0..15, nearly black. Rescale such files first.
+//  - Colour (RGB, RGBA, palette PNG; 24/32-bit BMP; colour JPEG): the BT.601
+//    luma 0.299 R + 0.587 G + 0.114 B (libpng/OpenCV fixed point, within one
+//    grey level), alpha ignored; 16-bit colour channels are first cut to their
+//    high byte in the same way.
 //
 // Reduced decoding. Only JPEG decodes faster at reduced resolution: libjpeg
 // scales in the DCT domain, so output pixel k covers original pixels
@@ -16,8 +28,6 @@
 // formats are therefore decoded at full size here and the caller scales them
 // down once, with area averaging, to what it needs. Either way the decoded
 // image comes with its exact per-axis mapping back to original pixel centres.
-// (About 470 lines on purpose: the per-format header readers and reduced decoders
-// share the truncation checks and error wording that make "names the file" hold.)
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -26,16 +36,15 @@
 #include <fstream>
 #include <optional>
 #include <string>
-#include <memory>
+#include <string_view>
 #include <vector>
-
-#include <dlfcn.h>
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
 #include <mixtrain/data/annotation.hpp>
 #include <mixtrain/data/geometry.hpp>
+#include <mixtrain/data/png_decode.hpp>
 
 namespace mixtrain::data {
 
@@ -64,11 +73,12 @@ inline image_format format_of(const std::vector<std::uint8_t>& b) {
 // Width and height from a PNG, BMP or JPEG header; nullopt for other formats.
 inline std::optional<cv::Size> image_size_from_header(const std::vector<std::uint8_t>& b) {
   auto be32 = [&](std::size_t i) { return (b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]; };
-  auto le32 = [&](std::size_t i) {
-    return static_cast<std::int32_t>(b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (static_cast<std::uint32_t>(b[i + 3]) << 24));
+  auto le32 = [&](std::size_t i) {  // BMP heights are negative for top-down rows; INT_MIN has no absolute value
+    const auto v = static_cast<std::int32_t>(b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (static_cast<std::uint32_t>(b[i + 3]) << 24));
+    return v == INT32_MIN ? INT32_MAX : std::abs(v);
   };
   if (b.size() >= 24 && b[0] == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G') return cv::Size(be32(16), be32(20));
-  if (b.size() >= 26 && b[0] == 'B' && b[1] == 'M') return cv::Size(std::abs(le32(18)), std::abs(le32(22)));
+  if (b.size() >= 26 && b[0] == 'B' && b[1] == 'M') return cv::Size(le32(18), le32(22));
   if (b.size() >= 4 && b[0] == 0xFF && b[1] == 0xD8) {
     std::size_t i = 2;
     while (i + 9 < b.size()) {
@@ -195,8 +205,9 @@ inline std::string truncation_problem(const std::vector<std::uint8_t>& b) {
         return v;
       };
       const std::uint32_t offset = le(10, 4), compression = le(30, 4), bits = le(28, 2);
-      const auto width = static_cast<std::uint64_t>(std::abs(static_cast<std::int32_t>(le(18, 4))));
-      const auto height = static_cast<std::uint64_t>(std::abs(static_cast<std::int32_t>(le(22, 4))));
+      // Magnitudes as 64-bit: std::abs(INT32_MIN) would overflow.
+      const auto width = static_cast<std::uint64_t>(std::abs(std::int64_t{static_cast<std::int32_t>(le(18, 4))}));
+      const auto height = static_cast<std::uint64_t>(std::abs(std::int64_t{static_cast<std::int32_t>(le(22, 4))}));
       if (compression != 0 && compression != 3) return "";  // RLE: the length is not known up front
       const std::uint64_t row = ((bits * width + 31) / 32) * 4;
       return offset + row * height <= b.size() ? "" : "image file is truncated (BMP pixel data incomplete)";
@@ -209,190 +220,74 @@ inline std::string truncation_problem(const std::vector<std::uint8_t>& b) {
 
 inline bool looks_truncated(const std::vector<std::uint8_t>& b) { return !truncation_problem(b).empty(); }
 
-namespace detail {
+// Decoding refuses, before allocating, a header claiming more pixels than
+// this: cephalograms are 2-10 Mpx, while a PNG of zeros inflates about 1000:1,
+// so a 10 MB file could claim 10^10 pixels (a decompression bomb).
+inline constexpr std::int64_t max_image_pixels = std::int64_t{1} << 28;  // 268 Mpx, e.g. 16384 x 16384
+inline constexpr int max_image_side = 65535;                            // JPEG's own limit
+inline constexpr std::string_view taken_image_formats = "PNG, JPEG or BMP (.png, .jpg, .jpeg, .bmp)";
 
-// libdeflate, looked up at run time: the build needs no extra library, and
-// without it PNGs go through OpenCV.
-struct deflate_api {
-  using alloc_fn = void* (*)();
-  using free_fn = void (*)(void*);
-  using zlib_fn = int (*)(void*, const void*, std::size_t, void*, std::size_t, std::size_t*);
-  alloc_fn alloc = nullptr;
-  free_fn release = nullptr;
-  zlib_fn zlib_decompress = nullptr;
-
-  [[nodiscard]] bool available() const { return alloc && release && zlib_decompress; }
-
-  static const deflate_api& get() {
-    static const deflate_api api = [] {
-      deflate_api a;
-      void* library = dlopen("libdeflate.so.0", RTLD_NOW | RTLD_LOCAL);
-      if (!library) return a;
-      a.alloc = reinterpret_cast<alloc_fn>(dlsym(library, "libdeflate_alloc_decompressor"));
-      a.release = reinterpret_cast<free_fn>(dlsym(library, "libdeflate_free_decompressor"));
-      a.zlib_decompress = reinterpret_cast<zlib_fn>(dlsym(library, "libdeflate_zlib_decompress"));
-      if (!a.available()) a = {};
-      return a;
-    }();
-    return api;
-  }
-
-  // One decompressor per thread (it holds ~30 KiB of tables).
-  [[nodiscard]] void* thread_decompressor() const {
-    thread_local std::unique_ptr<void, free_fn> decompressor(nullptr, release);
-    if (!decompressor) decompressor.reset(alloc());
-    return decompressor.get();
-  }
-};
-
-inline std::uint32_t read_be32(const std::uint8_t* p) {
-  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
-}
-
-// Undoes one PNG row filter in place of `row` (`bpp` bytes per pixel). For one
-// byte per pixel the left and upper-left neighbours stay in registers: a
-// store-to-load round trip per byte would make the prefix sums of "Sub" and
-// "Paeth" several times slower than inflating.
-inline bool unfilter_row_gray8(int filter, std::uint8_t* row, const std::uint8_t* previous, std::size_t length) {
-  switch (filter) {
-    case 0:
-      return true;
-    case 1: {
-      std::uint8_t left = 0;
-      for (std::size_t x = 0; x < length; ++x) left = row[x] = static_cast<std::uint8_t>(row[x] + left);
-      return true;
-    }
-    case 2:
-      if (previous)
-        for (std::size_t x = 0; x < length; ++x) row[x] = static_cast<std::uint8_t>(row[x] + previous[x]);
-      return true;
-    case 3: {
-      int left = 0;
-      for (std::size_t x = 0; x < length; ++x) {
-        const int up = previous ? previous[x] : 0;
-        left = row[x] = static_cast<std::uint8_t>(row[x] + ((left + up) >> 1));
-      }
-      return true;
-    }
-    case 4: {
-      if (!previous) {  // Paeth without a row above is Sub
-        std::uint8_t left = 0;
-        for (std::size_t x = 0; x < length; ++x) left = row[x] = static_cast<std::uint8_t>(row[x] + left);
-        return true;
-      }
-      int left = 0, corner = 0;
-      for (std::size_t x = 0; x < length; ++x) {
-        const int up = previous[x];
-        const int pa = std::abs(up - corner), pb = std::abs(left - corner), pc = std::abs(left + up - 2 * corner);
-        const int predictor = pa <= pb && pa <= pc ? left : pb <= pc ? up : corner;
-        left = row[x] = static_cast<std::uint8_t>(row[x] + predictor);
-        corner = up;
-      }
-      return true;
-    }
-    default:
-      return false;
-  }
-}
-
-inline bool unfilter_row(int filter, std::uint8_t* row, const std::uint8_t* previous, std::size_t length, std::size_t bpp) {
-  switch (filter) {
-    case 0:
-      return true;
-    case 1:
-      for (std::size_t x = bpp; x < length; ++x) row[x] = static_cast<std::uint8_t>(row[x] + row[x - bpp]);
-      return true;
-    case 2:
-      if (previous)
-        for (std::size_t x = 0; x < length; ++x) row[x] = static_cast<std::uint8_t>(row[x] + previous[x]);
-      return true;
-    case 3:
-      for (std::size_t x = 0; x < length; ++x) {
-        const int left = x >= bpp ? row[x - bpp] : 0;
-        const int up = previous ? previous[x] : 0;
-        row[x] = static_cast<std::uint8_t>(row[x] + ((left + up) >> 1));
-      }
-      return true;
-    case 4:
-      for (std::size_t x = 0; x < length; ++x) {
-        const int left = x >= bpp ? row[x - bpp] : 0;
-        const int up = previous ? previous[x] : 0;
-        const int corner = previous && x >= bpp ? previous[x - bpp] : 0;
-        const int p = left + up - corner;
-        const int pa = std::abs(p - left), pb = std::abs(p - up), pc = std::abs(p - corner);
-        const int predictor = pa <= pb && pa <= pc ? left : pb <= pc ? up : corner;
-        row[x] = static_cast<std::uint8_t>(row[x] + predictor);
-      }
-      return true;
-    default:
-      return false;
-  }
-}
-
-enum class png_status { decoded, unsupported, corrupt };
-
-// Decodes a non-interlaced grayscale PNG of 8 or 16 bits to 8-bit gray
-// exactly as OpenCV's IMREAD_GRAYSCALE does (16 bits: the high byte). Two
-// buffers only: the file's bytes, whose IDAT data are joined in place (so a
-// decoded PNG leaves `b` altered; an unsupported one leaves it untouched),
-// and the inflated rows, unfiltered in place; `out` is a view into them.
-inline png_status decode_png_fast(std::vector<std::uint8_t>& b, cv::Mat& out) {
-  const auto& api = deflate_api::get();
-  if (!api.available() || b.size() < 8 + 25) return png_status::unsupported;
-  if (read_be32(&b[8]) != 13 || std::memcmp(&b[12], "IHDR", 4) != 0) return png_status::corrupt;
-  const std::uint32_t width = read_be32(&b[16]), height = read_be32(&b[20]);
-  const int depth = b[24], colour = b[25], interlace = b[28];
-  // Gray of 8 or 16 bits. libpng's colour-to-gray (gamma-aware) is left to OpenCV.
-  if (colour != 0 || (depth != 8 && depth != 16) || interlace != 0) return png_status::unsupported;
-  if (width == 0 || height == 0 || width > (1u << 16) || height > (1u << 16)) return png_status::unsupported;
-  const std::size_t bpp = static_cast<std::size_t>(depth / 8);
-  const std::size_t stride = bpp * width + 1;
-
-  // Find the IDAT chunks, checking every length before anything moves.
-  std::vector<std::pair<std::size_t, std::size_t>> idat;  // offset, length
-  for (std::size_t i = 8; i + 12 <= b.size();) {
-    const std::uint32_t length = read_be32(&b[i]);
-    if (length > b.size() - i - 12) return png_status::corrupt;
-    if (std::memcmp(&b[i + 4], "IDAT", 4) == 0) idat.emplace_back(i + 8, length);
-    else if (std::memcmp(&b[i + 4], "IEND", 4) == 0) break;
-    i += 12 + static_cast<std::size_t>(length);
-  }
-  if (idat.empty()) return png_status::corrupt;
-  // Join the zlib stream in place: each chunk's data moves down over the
-  // previous chunk's CRC and the next one's header.
-  std::size_t stream_size = 0;
-  const std::size_t stream_start = idat.front().first;
-  for (const auto& [offset, length] : idat) {
-    if (offset != stream_start + stream_size) std::memmove(&b[stream_start + stream_size], &b[offset], length);
-    stream_size += length;
-  }
-
-  cv::Mat rows(static_cast<int>(height), static_cast<int>(stride), CV_8UC1);
-  std::size_t produced = 0;
-  const int result = api.zlib_decompress(api.thread_decompressor(), &b[stream_start], stream_size, rows.data,
-                                         stride * height, &produced);
-  if (result != 0 || produced != stride * height) return png_status::corrupt;
-
-  const std::size_t length = stride - 1;
-  const std::uint8_t* previous = nullptr;
-  auto narrow = [&](std::uint8_t* row) {  // 16 to 8 bits in place: the high byte comes first
-    for (std::uint32_t x = 0; x < width; ++x) row[x] = row[2 * x];
+// A name for a few formats the reader does not take, so the error says what
+// the file is rather than "unknown".
+inline std::string_view untaken_format_name(const std::vector<std::uint8_t>& b) {
+  auto starts = [&](std::string_view magic, std::size_t at = 0) {
+    return b.size() >= at + magic.size() && std::equal(magic.begin(), magic.end(), b.begin() + static_cast<std::ptrdiff_t>(at));
   };
-  for (std::uint32_t y = 0; y < height; ++y) {
-    std::uint8_t* row = rows.ptr<std::uint8_t>(static_cast<int>(y));
-    std::uint8_t* pixels = row + 1;
-    const bool ok = bpp == 1 ? unfilter_row_gray8(row[0], pixels, previous, length)
-                             : unfilter_row(row[0], pixels, previous, length, bpp);
-    if (!ok) return png_status::corrupt;
-    if (bpp == 2 && previous) narrow(const_cast<std::uint8_t*>(previous));  // the row below no longer needs it
-    previous = pixels;
-  }
-  if (bpp == 2) narrow(const_cast<std::uint8_t*>(previous));
-  out = rows(cv::Rect(1, 0, static_cast<int>(width), static_cast<int>(height)));
-  return png_status::decoded;
+  if (starts(std::string_view("II*\0", 4)) || starts(std::string_view("MM\0*", 4))) return "a TIFF file";
+  if (starts("DICM", 128)) return "a DICOM file";
+  if (starts("GIF8")) return "a GIF file";
+  if (starts("RIFF") && starts("WEBP", 8)) return "a WebP file";
+  if (starts(std::string_view("\0\0\0\x0cjP  ", 8)) || starts(std::string_view("\xff\x4f\xff\x51", 4))) return "a JPEG 2000 file";
+  if (starts("P5") || starts("P2")) return "a PGM file";
+  return "";
 }
 
-}  // namespace detail
+// Why the header in `b` (the file's start or all of it) cannot be decoded
+// here, or empty when it can: empty, not PNG/JPEG/BMP, no size, or too big.
+inline std::string header_problem(const std::vector<std::uint8_t>& b) {
+  if (b.empty()) return "image file is empty (0 bytes)";
+  if (format_of(b) == image_format::unknown) {
+    std::string first;
+    for (std::size_t i = 0; i < std::min<std::size_t>(b.size(), 4); ++i) {
+      static constexpr char hex[] = "0123456789abcdef";
+      first += std::string(i ? " " : "") + hex[b[i] >> 4] + hex[b[i] & 15];
+    }
+    const auto name = untaken_format_name(b);
+    return "not an image the reader takes (" + (name.empty() ? "it starts with bytes " + first : std::string(name)) +
+           "); it takes " + std::string(taken_image_formats);
+  }
+  const auto size = image_size_from_header(b);
+  if (!size) return "image header is damaged or incomplete (no image size found)";
+  const auto w = static_cast<std::int64_t>(size->width), h = static_cast<std::int64_t>(size->height);
+  const auto claims = "header claims " + std::to_string(w) + "x" + std::to_string(h) + " pixels";
+  if (w <= 0 || h <= 0) return claims + ": an empty image";
+  if (w > max_image_side || h > max_image_side || w * h > max_image_pixels)
+    return claims + ", over the limit of " + std::to_string(max_image_pixels) + " pixels (16384x16384) or " +
+           std::to_string(max_image_side) + " on a side: refused before decoding";
+  return "";
+}
+
+// The file's first 64 KiB, enough for a PNG or BMP header and nearly every
+// JPEG one; the whole file when a JPEG's frame header lies beyond (large
+// EXIF or ICC segments come first).
+inline std::vector<std::uint8_t> read_image_head(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw data_error(path, "cannot open image file");
+  std::vector<std::uint8_t> head(1 << 16);
+  in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(in.gcount()));
+  if (head.size() == (1u << 16) && format_of(head) == image_format::jpeg && !image_size_from_header(head))
+    return read_file_bytes(path);
+  return head;
+}
+
+// The header of an image file, or a data_error naming the file and what is
+// wrong: what a reader checks before training starts.
+inline image_header checked_image_header(const std::filesystem::path& path) {
+  const auto head = read_image_head(path);
+  if (auto problem = header_problem(head); !problem.empty()) throw data_error(path, problem);
+  return parse_image_header(head);
+}
 
 struct decoded_image {
   cv::Mat pixels;          // 8-bit, one channel
@@ -415,13 +310,15 @@ inline int reduction_for(double needed_scale) {
   return factor;
 }
 
-// Decodes grayscale; a JPEG at reduced resolution when `needed_scale` (input
-// pixels per original pixel) is at most half, other formats at full size.
-// EXIF orientation is ignored: pixels stay in the frame the header describes,
-// which is the frame of the landmark coordinates.
-inline decoded_image decode_grayscale(const std::filesystem::path& path, double needed_scale_or_zero = 0) {
-  auto bytes = read_file_bytes(path);  // mutable: a PNG's compressed data are joined in place
-  if (bytes.empty()) throw data_error(path, "image file is empty");
+// Decodes grayscale (see "Pixel values" above); a JPEG at reduced resolution
+// when `needed_scale` (input pixels per original pixel) is at most half, other
+// formats at full size. EXIF orientation is ignored: pixels stay in the frame
+// the header describes, which is the frame of the landmark coordinates.
+// `bytes` are the whole file (a PNG's compressed data are joined in place);
+// `path` only names it in errors, so a fuzzer can feed memory.
+inline decoded_image decode_grayscale(std::vector<std::uint8_t> bytes, const std::filesystem::path& path,
+                                      double needed_scale_or_zero = 0) {
+  if (auto problem = header_problem(bytes); !problem.empty()) throw data_error(path, "cannot decode image: " + problem);
   const auto header_size = image_size_from_header(bytes);
   if (auto problem = truncation_problem(bytes); !problem.empty()) throw data_error(path, problem);
   const auto format = format_of(bytes);
@@ -445,7 +342,7 @@ inline decoded_image decode_grayscale(const std::filesystem::path& path, double 
     }
   }
   if (pixels.empty()) throw data_error(path, "cannot decode image: the file is corrupt, truncated or not an image");
-  if (pixels.depth() != CV_8U) pixels.convertTo(pixels, CV_8U, 1.0 / 257.0);
+  if (pixels.depth() != CV_8U) pixels.convertTo(pixels, CV_8U, 1.0 / 257.0);  // not expected: IMREAD_GRAYSCALE gives 8 bits
   decoded_image out;
   out.original_size = header_size.value_or(pixels.size());
   if (factor > 1) {
@@ -464,6 +361,10 @@ inline decoded_image decode_grayscale(const std::filesystem::path& path, double 
   out.reduction = factor == 1 ? std::max(out.scale_x, 1.0) : factor;
   out.pixels = std::move(pixels);
   return out;
+}
+
+inline decoded_image decode_grayscale(const std::filesystem::path& path, double needed_scale_or_zero = 0) {
+  return decode_grayscale(read_file_bytes(path), path, needed_scale_or_zero);
 }
 
 }  // namespace mixtrain::data
