@@ -485,8 +485,8 @@ TEST_CASE("resume: stopped mid-epoch and resumed in a fresh trainer, the run end
   check_same(straight, resumed);
 }
 
-TEST_CASE("checkpoint: SIGINT writes recovery.pt at the next window end and --resume continues exactly",
-          "[checkpoint][resume]") {
+TEST_CASE("loop: SIGINT writes recovery.pt at the next window end and --resume continues exactly",
+          "[signal][resume]") {
   torch::set_num_threads(1);
   temp_dir out("sigint");
   const auto straight = straight_run(out.path / "straight");
@@ -506,7 +506,7 @@ TEST_CASE("checkpoint: SIGINT writes recovery.pt at the next window end and --re
   CHECK(log.str().find("SIGINT received: wrote") != std::string::npos);
   // The handler is gone after the fit.
   const auto previous = std::signal(SIGINT, SIG_DFL);
-  CHECK(previous != mt::policy::checkpoint_detail::note_signal);
+  CHECK(previous != mt::stop_signals_detail::note);
   std::signal(SIGINT, previous);
 
   const auto resumed = resumed_run(out.path / "stopped" / "recovery.pt", out.path / "resumed", 2, 3);

@@ -153,9 +153,15 @@ int report_training(Trainer& t, const typename Trainer::fit_result& result) {
     std::cout << "nothing to do: the checkpoint already finished " << run.fit.epochs << " epochs\n";
     return 0;
   }
+  const auto recovery = (run.output_dir / "recovery.pt").string();
+  if (result.nonfinite_stop) {
+    std::cerr << "error: " << c.stop_reason << " (in "
+              << (c.batch_in_epoch > 0 ? recovery : (run.output_dir / "last.pt").string()) << ")\n";
+    return 1;
+  }
   if (c.stop_requested) std::cout << "stopped: " << c.stop_reason << "\n";
-  if (c.batch_in_epoch > 0) {
-    std::cout << "interrupted mid-epoch; continue with --resume on the recovery checkpoint\n";
+  if (result.interrupted_by_signal || c.batch_in_epoch > 0) {
+    std::cout << "interrupted; continue with --resume " << recovery << "\n";
     return 0;
   }
   if (!result.validation) return 0;
@@ -175,12 +181,12 @@ int run_train(Trainer& t) {
   const auto train_split = t.data.read_split(run.dataset_path, "train", targets);
   const auto valid_split = t.data.read_split(run.dataset_path, "valid", targets);
   t.build(targets);
+  t.check_output_folder();  // before any work that a full or read-only folder would waste
   if (!run.resume.empty()) {
     t.load_checkpoint(run.resume, Trainer::restore::everything);
     std::cout << "resuming " << run.resume.string() << " at epoch " << t.ctx().epoch + 1 << ", batch "
               << t.ctx().batch_in_epoch << "\n";
   }
-  std::filesystem::create_directories(run.output_dir);
   const auto train_images = split_size(train_split), valid_images = split_size(valid_split);
   write_run_config(t, train_images, valid_images);
   std::string targets_text;

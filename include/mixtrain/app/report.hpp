@@ -16,6 +16,7 @@
 
 #include <mixtrain/core/fields.hpp>
 #include <mixtrain/data/annotation.hpp>
+#include <mixtrain/io/files.hpp>
 #include <mixtrain/metric/landmark_metrics.hpp>
 
 namespace mixtrain::app {
@@ -53,9 +54,7 @@ inline void print_results_table(std::ostream& out, const metric::radial_errors& 
 }
 
 inline void write_json(const std::filesystem::path& path, const nlohmann::json& j) {
-  std::ofstream out(path);
-  out << j.dump(2) << "\n";
-  if (!out) throw std::runtime_error(path.string() + ": cannot write this file");
+  io::write_text_atomically(path, j.dump(2) + "\n");
 }
 
 // An evaluation with per-landmark radial errors, for a landmark set.

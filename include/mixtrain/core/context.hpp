@@ -47,6 +47,7 @@ class basic_context {
   std::int64_t batches_per_epoch = 0;  // micro-batches per epoch
   std::int64_t micro_step = 0;         // micro-batches seen in the run
   std::int64_t global_step = 0;        // optimizer updates taken (skipped ones excluded)
+  std::int64_t nonfinite_steps = 0;    // optimizer steps skipped for a NaN or inf loss, whole run
   std::int64_t updates_per_epoch = 0;  // optimizer windows per epoch
   std::int64_t window_length = 1;      // micro-batches in the current accumulation window
 

@@ -29,6 +29,7 @@ struct fit_config {
   int cache_mb = 0;
   int threads = 0;  // LibTorch intra-op threads; 0 = all cores
   std::uint64_t seed = 0;
+  int max_nonfinite_steps = 5;  // consecutive optimizer steps with a NaN/inf loss before the run stops; 0: never
 
   // --num_workers takes 'auto' and has its own option in the app.
   static constexpr auto fields() {
@@ -43,6 +44,9 @@ struct fit_config {
         field{&fit_config::cache_mb, "cache_mb", flag{"--cache_mb", "decoded-image cache, pre-scaled (0 = off)", 0}},
         field{&fit_config::threads, "threads", flag{"--threads", "LibTorch intra-op threads (0 = all cores)", 0}},
         field{&fit_config::seed, "seed", flag{"--seed", "seed for initialisation, order and augmentation"}},
+        field{&fit_config::max_nonfinite_steps, "max_nonfinite_steps",
+              flag{"--max_nonfinite_steps",
+                   "consecutive optimizer steps with a NaN or inf loss (each skipped) before the run stops (0: never)", 0}},
     };
   }
 };
@@ -55,6 +59,7 @@ struct fit {
   static_assert(C.prefetch_batches >= 1, "mt::fit: prefetch_batches must be at least 1.");
   static_assert(C.memory_budget_mb >= 16, "mt::fit: memory_budget_mb must be at least 16.");
   static_assert(C.cache_mb >= 0, "mt::fit: cache_mb must not be negative.");
+  static_assert(C.max_nonfinite_steps >= 0, "mt::fit: max_nonfinite_steps must not be negative (0 means never stop).");
   static constexpr fit_config config = C;
   using is_fit = void;
 };

@@ -3,8 +3,14 @@
 // events and stop requests. It knows no dataset and no task: the data source
 // streams host batches, the task turns them into tensors, losses and metrics.
 // A policy that is not in the recipe leaves no member, no byte and no branch.
-// (About 450 lines on purpose: the loop is one class whose members share the
-// policy tuple and the context; split across files, no part would read alone.)
+// The loop also keeps a run safe without any policy: SIGINT/SIGTERM stop it at
+// the next window end with a recovery checkpoint, a window with a NaN or inf
+// loss is skipped (and too many in a row stop the run), and the output folder
+// is checked before training. (About 490 lines on purpose: the loop is one
+// class whose members share the policy tuple and the context; what could
+// stand alone lives beside it: checkpoints and describe in trainer_state.hpp,
+// the loss bookkeeping in epoch_loss.hpp and nonfinite_guard.hpp, signals in
+// stop_signals.hpp.)
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -17,14 +23,20 @@
 #include <vector>
 
 #include <boost/hana.hpp>
+#include <fmt/core.h>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <mixtrain/core/context.hpp>
+#include <mixtrain/core/epoch_loss.hpp>
+#include <mixtrain/core/nonfinite_guard.hpp>
 #include <mixtrain/core/policy_list.hpp>
 #include <mixtrain/core/recipe.hpp>
 #include <mixtrain/core/run_settings.hpp>
+#include <mixtrain/core/stop_signals.hpp>
+#include <mixtrain/core/trainer_state.hpp>
 #include <mixtrain/io/checkpoint.hpp>
+#include <mixtrain/io/files.hpp>
 #include <mixtrain/io/weights.hpp>
 
 namespace mixtrain {
@@ -127,24 +139,7 @@ class trainer {
     return c;
   }
 
-  [[nodiscard]] nlohmann::json describe() {
-    nlohmann::json policy_list = nlohmann::json::array();
-    hana::for_each(policies, [&](auto& p) {
-      using P = std::remove_cvref_t<decltype(p)>;
-      nlohmann::json entry = {{"name", P::name}};
-      if constexpr (hook::describe::present<P>) entry["settings"] = p.describe();
-      policy_list.push_back(entry);
-    });
-    return {{"recipe", run.recipe_name},
-            {"model", model_spec::name},
-            {"params", parameter_count()},
-            {"data", data.describe()},
-            {"task", task.describe()},
-            {"optimizer", optimizer_settings.describe()},
-            {"policies", policy_list},
-            {"fit", describe_fields(run.fit)}};
-  }
-
+  [[nodiscard]] nlohmann::json describe() { return detail::describe_trainer(*this); }
 
   // The task's device batch (input and targets) for a host batch.
   auto to_device(const typename data_type::batch_type& b) { return task.to_device(b, device()); }
@@ -154,10 +149,12 @@ class trainer {
   // window's gradient is normalised by the targets present in the whole
   // window (so 4 micro-batches of 2 equal one batch of 8, also with missing
   // landmarks or a short last window), then the optimizer step and its hooks.
-  // Nothing here reads a value back from the device.
+  // Nothing here reads a value back from the device, except the window's
+  // finiteness check, once per optimizer step.
   template <class DeviceBatch>
   void train_micro_batch(DeviceBatch&& batch, bool window_ends) {
     auto& c = *ctx_;
+    if (!window_count_.defined()) guard_.window_begins();
     emit(hook::prepare_input{}, c, batch.input);
     loss_terms terms;
     {
@@ -168,24 +165,14 @@ class trainer {
     }
     const auto count = terms.count.detach().to(torch::kFloat32);
     c.loss = terms.sum / count.clamp_min(1.0);
+    guard_.add(c.loss);
     auto scaled = c.window_length == 1 ? c.loss : terms.sum;
     window_count_ = window_count_.defined() ? window_count_ + count : count;
     emit(hook::scale_loss{}, c, scaled);
     scaled.backward();
-    epoch_loss_ = epoch_loss_.defined() ? epoch_loss_ + c.loss.detach() : c.loss.detach().clone();
+    epoch_loss_.add(c.loss.detach());
     ++c.micro_step;
-    if (!window_ends) return;
-    if (c.window_length > 1) normalise_gradients(window_count_.clamp_min(1.0));
-    window_count_ = torch::Tensor();
-    emit(hook::unscale_gradients{}, c);
-    if (all_agree_to_step()) {
-      optimizer_->step();
-      ++c.global_step;
-      emit(hook::after_optimizer_step{}, c);
-    } else {
-      emit(hook::after_skipped_step{}, c);
-    }
-    optimizer_->zero_grad();
+    if (window_ends) end_window();
   }
 
   // Where micro-batch `batch_in_epoch` falls in its accumulation window:
@@ -262,54 +249,39 @@ class trainer {
     return s;
   }
 
-  // --- checkpoints ----------------------------------------------------------------
-  void save_checkpoint(const std::filesystem::path& path) {
-    auto& c = *ctx_;
-    nlohmann::json metrics = nullptr;
-    if (c.validated) metrics = describe_fields(c.metrics);
-    const nlohmann::json counters = {{"epoch", c.epoch},           {"batch_in_epoch", c.batch_in_epoch},
-                                     {"micro_step", c.micro_step}, {"global_step", c.global_step},
-                                     {"metrics", metrics}};
-    io::write_checkpoint(path, **model_, *optimizer_, contract(), counters, [&](torch::serialize::OutputArchive& archive) {
-      hana::for_each(policies, [&](auto& p) {
-        using P = std::remove_cvref_t<decltype(p)>;
-        if constexpr (hook::save_state::present<P>) {
-          torch::serialize::OutputArchive policy_archive;
-          p.save_state(policy_archive);
-          archive.write("policy_" + std::string(P::name), policy_archive);
-        }
-      });
-    });
-  }
+  // --- checkpoints and the output folder --------------------------------------------
+  void save_checkpoint(const std::filesystem::path& path) { detail::write_trainer_checkpoint(*this, path, identity_); }
 
   enum class restore { weights_only, everything };
 
   // Loads a checkpoint after checking its contract against this recipe and
-  // data; `everything` also restores optimizer, counters and policy states.
+  // data; `everything` also restores optimizer, counters and policy states,
+  // and the next fit refuses to continue it unless its run is the same.
   void load_checkpoint(const std::filesystem::path& path, restore what) {
-    auto opened = io::open_checkpoint(path);
-    opened.require_contract(contract());
-    io::read_model(opened, **model_);
-    if (what == restore::everything) {
-      const auto counters = io::read_training_state(opened, *optimizer_);
-      auto& c = *ctx_;
-      c.epoch = counters.at("epoch");
-      c.batch_in_epoch = counters.at("batch_in_epoch");
-      c.micro_step = counters.at("micro_step");
-      c.global_step = counters.at("global_step");
-      if (!counters.at("metrics").is_null()) {
-        restore_metrics(counters.at("metrics"));
-        c.validated = true;
-      }
-    }
-    hana::for_each(policies, [&](auto& p) {
-      using P = std::remove_cvref_t<decltype(p)>;
-      if constexpr (hook::load_state::present<P>) {
-        torch::serialize::InputArchive policy_archive;
-        if (opened.archive.try_read("policy_" + std::string(P::name), policy_archive)) p.load_state(policy_archive);
-      }
-    });
+    auto stored = detail::read_trainer_checkpoint(*this, path, what == restore::everything);
+    if (what == restore::everything) resumed_from_ = {path, std::move(stored)};
   }
+
+  // What a resumed run must share with the run that wrote the checkpoint.
+  [[nodiscard]] nlohmann::json run_identity(const sample_set& train) const {
+    nlohmann::json identity = {{"batch_size", run.fit.batch_size},
+                               {"accumulation_steps", accumulation_steps()},
+                               {"seed", run.fit.seed},
+                               {"policies", detail::policy_names(policies)}};
+    if constexpr (requires { data.identity(train); }) identity["train_data"] = data.identity(train);
+    return identity;
+  }
+
+  // Refuses an output folder that cannot take two checkpoints of this run
+  // (the new one is written before the old one goes), before any training.
+  void check_output_folder() const {
+    io::require_writable_folder(run.output_dir, 2 * detail::checkpoint_bytes_bound(**model_));
+  }
+
+  // The running epoch's finite-loss sum and count, read back for a checkpoint
+  // written mid-epoch, so the resumed epoch reports the same mean loss.
+  [[nodiscard]] std::pair<double, double> epoch_loss_so_far() const { return epoch_loss_.so_far(); }
+  void continue_epoch_loss(std::pair<double, double> so_far) { epoch_loss_.carry(so_far); }
 
   // Model weights only (--init_from): a checkpoint or a tensor file.
   io::load_report load_weights(const std::filesystem::path& path, bool strict = true) {
@@ -320,12 +292,18 @@ class trainer {
   struct fit_result {
     std::optional<evaluation_type> validation;
     std::int64_t epochs_run = 0;
+    bool interrupted_by_signal = false;  // recovery.pt was written; exit cleanly
+    bool nonfinite_stop = false;         // too many NaN/inf windows in a row: a failed run
   };
 
   fit_result fit(const sample_set& train, const sample_set& valid) {
     auto& c = *ctx_;
-    std::filesystem::create_directories(run.output_dir);
+    check_output_folder();
     c.output_dir = run.output_dir;
+    identity_ = run_identity(train);
+    if (resumed_from_) detail::require_same_run(resumed_from_->path, resumed_from_->identity, identity_);
+    guard_ = nonfinite_guard(run.fit.max_nonfinite_steps);
+    guard_.protect((*model_)->buffers());
     if constexpr (requires { task.prepare(train); }) task.prepare(train);  // e.g. a baseline from the training set
     auto pipeline = data.make_pipeline(train, settings(true));
     run.fit.num_workers = pipeline->num_workers();
@@ -340,6 +318,8 @@ class trainer {
       const auto report = load_weights(run.init_from, run.init_strict);
       *c.log << "initialised from " << run.init_from.string() << ": " << report.describe() << "\n";
     }
+    const stop_signals signals;  // SIGINT/SIGTERM noted until fit returns
+    signal_noted_ = false;
     emit(hook::on_fit_begin{}, c);
     (*model_)->train();
     optimizer_->zero_grad();
@@ -348,6 +328,7 @@ class trainer {
       if (!train_epoch(*pipeline, window)) {
         // Stopped at a window boundary mid-epoch; the counters point at the
         // next micro-batch, so a checkpoint written now resumes exactly there.
+        write_recovery();
         emit(hook::on_interrupt{}, c);
         break;
       }
@@ -364,10 +345,14 @@ class trainer {
       ++c.epoch;
       emit(hook::on_epoch_end{}, c);
       save_checkpoint(run.output_dir / "last.pt");
+      poll_signals();  // one that came during validation stops here, at the epoch's end
+      if (signal_noted_) write_recovery();
       --c.epoch;
     }
     emit(hook::on_fit_end{}, c);
     pipeline->stop();
+    result.interrupted_by_signal = signal_noted_;
+    result.nonfinite_stop = guard_.exhausted();
     return result;
   }
 
@@ -394,7 +379,7 @@ class trainer {
     const double wait_before = pipeline.wait_seconds();
     pipeline.start_epoch(static_cast<std::uint64_t>(c.epoch), c.batch_in_epoch);
     emit(hook::on_epoch_begin{}, c);
-    epoch_loss_ = torch::Tensor();
+    epoch_loss_.start(device(), c.batch_in_epoch > 0);  // resumed mid-epoch: go on with its sums
     std::int64_t micro_batches = 0, images = 0;
     while (auto b = pipeline.next()) {
       const auto position = window_at(c.batch_in_epoch, c.batches_per_epoch, window);
@@ -410,8 +395,7 @@ class trainer {
     s.images = images;
     s.train_seconds = seconds_since(epoch_started_);
     s.wait_seconds = pipeline.wait_seconds() - wait_before;
-    // The one read-back of the epoch's losses.
-    s.train_loss = micro_batches > 0 ? epoch_loss_.item<double>() / static_cast<double>(micro_batches) : 0.0;
+    s.train_loss = micro_batches > 0 ? epoch_loss_.mean() : 0.0;  // the epoch's one read-back of losses
     return c.batch_in_epoch >= c.batches_per_epoch;
   }
 
@@ -438,10 +422,60 @@ class trainer {
       if (p.grad().defined()) p.mutable_grad().div_(count);
   }
 
-  void restore_metrics(const nlohmann::json& j) {
-    std::apply([&](const auto&... f) { ((ctx_->metrics.*(f.member) = j.at(std::string(f.name)).template get<double>()), ...); },
-               metrics_type::fields());
+  // The end of an accumulation window: the step, or a skip when a loss of the
+  // window was not finite (then the gradients are dropped and counted).
+  void end_window() {
+    auto& c = *ctx_;
+    const auto count = window_count_.clamp_min(1.0);
+    window_count_ = torch::Tensor();
+    if (!guard_.window_is_finite()) {
+      ++c.nonfinite_steps;
+      optimizer_->zero_grad();
+      emit(hook::after_skipped_step{}, c);
+      if (guard_.exhausted())
+        c.request_stop(fmt::format("{} optimizer steps in a row had a NaN or inf loss (--max_nonfinite_steps {}); "
+                                   "each was skipped, so the weights are those of the last finite step",
+                                   guard_.consecutive(), guard_.limit()));
+      poll_signals();
+      return;
+    }
+    if (c.window_length > 1) normalise_gradients(count);
+    emit(hook::unscale_gradients{}, c);
+    if (all_agree_to_step()) {
+      optimizer_->step();
+      ++c.global_step;
+      emit(hook::after_optimizer_step{}, c);
+    } else {
+      emit(hook::after_skipped_step{}, c);
+    }
+    optimizer_->zero_grad();
+    poll_signals();
   }
+
+  // A first SIGINT/SIGTERM becomes a stop request (at a window end or after
+  // an epoch, the points a checkpoint can resume from).
+  void poll_signals() {
+    if (signal_noted_) return;
+    if (const int signal_number = stop_signals::pending(); signal_number != 0) {
+      signal_noted_ = true;
+      ctx_->request_stop(stop_signals::describe(signal_number));
+    }
+  }
+
+  // After a stop mid-epoch or a signal: a checkpoint that resumes exactly here.
+  void write_recovery() {
+    auto& c = *ctx_;
+    const auto path = run.output_dir / "recovery.pt";
+    save_checkpoint(path);
+    *c.log << fmt::format("{}: wrote {} at epoch {}, batch {}; continue with --resume {}\n", c.stop_reason,
+                          path.string(), c.epoch + 1, c.batch_in_epoch, path.string())
+           << std::flush;
+  }
+
+  struct resume_source {
+    std::filesystem::path path;
+    nlohmann::json identity;
+  };
 
   clock::time_point epoch_started_;
   target_info targets_;
@@ -451,7 +485,11 @@ class trainer {
   std::optional<optimizer_type> optimizer_;
   std::optional<context_type> ctx_;
   torch::Tensor window_count_;  // present targets of the accumulation window so far
-  torch::Tensor epoch_loss_;    // sum of micro-batch losses this epoch, on the device
+  epoch_loss epoch_loss_;
+  nonfinite_guard guard_;
+  bool signal_noted_ = false;
+  nlohmann::json identity_;                    // this run's, stored in every checkpoint
+  std::optional<resume_source> resumed_from_;  // the checkpoint a resume restored
 };
 
 }  // namespace mixtrain

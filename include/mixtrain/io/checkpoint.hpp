@@ -1,10 +1,10 @@
 #pragma once
 // Checkpoint files. The one place that opens a checkpoint archive and checks
 // its preprocessing contract (open_checkpoint), the writer of the parts every
-// checkpoint has, and atomic writes (temporary file, then rename: never a torn
-// file). The contract is a flat JSON object whose fields come from the model,
-// the data source and the task; evaluate and predict refuse a checkpoint
-// whose contract differs, listing each field.
+// checkpoint has. The contract is a flat JSON object whose fields come from
+// the model, the data source and the task; evaluate and predict refuse a
+// checkpoint whose contract differs, listing each field. Files are written
+// through io::write_atomically (io/files.hpp): flushed to the disk, never torn.
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -16,6 +16,8 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 #include <ATen/CPUGeneratorImpl.h>
+
+#include <mixtrain/io/files.hpp>
 
 namespace mixtrain::io {
 
@@ -70,22 +72,6 @@ inline opened_checkpoint open_checkpoint(const std::filesystem::path& path) {
 // Only the contract (predict reads its preprocessing from it).
 inline nlohmann::json read_contract(const std::filesystem::path& path) { return open_checkpoint(path).contract; }
 
-// Writes through `writer` into a temporary sibling, then renames over `path`:
-// a reader sees the old file or the new one, never a partial one.
-inline void write_atomically(const std::filesystem::path& path,
-                             const std::function<void(const std::filesystem::path&)>& writer) {
-  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
-  const auto temporary = std::filesystem::path(path.string() + ".partial");
-  try {
-    writer(temporary);
-    std::filesystem::rename(temporary, path);
-  } catch (...) {
-    std::error_code ignored;
-    std::filesystem::remove(temporary, ignored);
-    throw;
-  }
-}
-
 // The parts of every checkpoint: model, optimizer, contract, counters and the
 // CPU generator's state; `extra` adds the policies' states.
 inline void write_checkpoint(const std::filesystem::path& path, const torch::nn::Module& model,
@@ -104,7 +90,9 @@ inline void write_checkpoint(const std::filesystem::path& path, const torch::nn:
     archive.write("counters", c10::IValue(counters.dump()));
     archive.write("torch_rng", at::detail::getDefaultCPUGenerator().get_state(), /*is_buffer=*/true);
     extra(archive);
-    archive.save_to(temporary.string());
+    file_sink sink(temporary);  // not save_to(path): see file_sink
+    archive.save_to([&](const void* data, std::size_t size) { return sink.write(data, size); });
+    sink.finish();
   });
 }
 

@@ -1,17 +1,21 @@
 #pragma once
-// The default logging policies: one console line per epoch and one CSV row
-// per epoch (metrics.csv). The trainer adds both unless the recipe holds a
+// The default logging policies: one console line per epoch (and one when the
+// run's first optimizer step is done, with its loss and time: the first sign
+// that a long run has really started) and one CSV row per epoch (metrics.csv). The trainer adds both unless the recipe holds a
 // policy of the same exclusive group ("console_log", "csv_log"), so a recipe
 // replaces either by listing its own. Columns and fields come from the task's
 // metrics type, whatever the task.
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <string_view>
 
 #include <fmt/core.h>
 
 #include <mixtrain/core/metrics.hpp>
+#include <mixtrain/io/files.hpp>
 
 namespace mixtrain::policy {
 
@@ -32,6 +36,20 @@ struct console_log {
   static constexpr std::string_view name = "console_log";
   static constexpr std::string_view exclusive = "console_log";
 
+  void on_fit_begin(auto& ctx) {
+    started_ = std::chrono::steady_clock::now();
+    first_step_ = ctx.global_step + 1;
+  }
+
+  // Reads the loss back once per run.
+  void after_optimizer_step(auto& ctx) const {
+    if (ctx.global_step != first_step_) return;
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    *ctx.log << fmt::format("first optimizer step done: loss {:.5g}, {:.1f} s after the start\n",
+                            ctx.loss.template item<double>(), seconds)
+             << std::flush;
+  }
+
   // Counters already point at the next epoch here.
   void on_epoch_end(auto& ctx) const {
     const auto& s = ctx.statistics;
@@ -39,29 +57,34 @@ struct console_log {
     using metrics_type = std::remove_cvref_t<decltype(ctx.metrics)>;
     for (const auto name : metric_names<metrics_type>())
       line += fmt::format("  {} {:.4g}", name, metric_value(ctx.metrics, name));
-    line += fmt::format("  lr {:.2e}  {:.1f} img/s  data wait {:4.1f}%  {:.1f}s\n", s.learning_rate,
+    line += fmt::format("  lr {:.2e}  {:.1f} img/s  data wait {:4.1f}%  {:.1f}s", s.learning_rate,
                         logging_detail::rate(ctx), 100 * logging_detail::wait_fraction(ctx), s.epoch_seconds);
-    *ctx.log << line << std::flush;
+    if (ctx.nonfinite_steps > 0) line += fmt::format("  skipped {} non-finite steps", ctx.nonfinite_steps);
+    *ctx.log << line << "\n" << std::flush;
   }
+
+ private:
+  std::chrono::steady_clock::time_point started_{};
+  std::int64_t first_step_ = 1;
 };
 
 struct csv_log {
   static constexpr std::string_view name = "csv_log";
   static constexpr std::string_view exclusive = "csv_log";
 
-  // A resumed run appends to the file it left.
+  // A new run starts the file; a resumed run keeps the rows of the epochs its
+  // checkpoint had finished and drops later ones (written after that
+  // checkpoint by the run that was cut short), so no epoch appears twice.
   void on_fit_begin(auto& ctx) const {
     const auto path = ctx.output_dir / "metrics.csv";
     const bool resuming = ctx.epoch > 0 || ctx.batch_in_epoch > 0;
-    if (resuming && std::filesystem::exists(path)) return;
-    std::ofstream out(path, std::ios::trunc);
-    out << "epoch,train_loss";
+    std::string header = "epoch,train_loss";
     using metrics_type = std::remove_cvref_t<decltype(ctx.metrics)>;
-    for (const auto name : metric_names<metrics_type>()) out << "," << name;
-    out << ",lr,images_per_s,data_wait_fraction,epoch_s\n";
-    if (!out) throw std::runtime_error(path.string() + ": cannot write the metrics file");
+    for (const auto name : metric_names<metrics_type>()) header += "," + std::string(name);
+    header += ",lr,images_per_s,data_wait_fraction,epoch_s\n";
+    if (resuming && std::filesystem::exists(path)) header = rows_up_to(path, ctx.epoch);
+    io::write_text_atomically(path, header);
   }
-
   void on_epoch_end(auto& ctx) const {
     const auto& s = ctx.statistics;
     std::string row = fmt::format("{},{:.6f}", ctx.epoch, s.train_loss);
@@ -69,11 +92,25 @@ struct csv_log {
     for (const auto name : metric_names<metrics_type>()) row += fmt::format(",{:.6f}", metric_value(ctx.metrics, name));
     row += fmt::format(",{:.6e},{:.3f},{:.4f},{:.3f}\n", s.learning_rate, logging_detail::rate(ctx),
                        logging_detail::wait_fraction(ctx), s.epoch_seconds);
-    const auto path = ctx.output_dir / "metrics.csv";
-    std::ofstream out(path, std::ios::app);
-    out << row;
-    out.flush();
-    if (!out) throw std::runtime_error(path.string() + ": cannot append to the metrics file");
+    io::append_whole(ctx.output_dir / "metrics.csv", row);  // a whole row or none
+  }
+
+ private:
+  // The header and the rows of epochs 1..last, whole lines only.
+  static std::string rows_up_to(const std::filesystem::path& path, std::int64_t last) {
+    std::ifstream in(path);
+    std::string kept, line;
+    for (int number = 1; std::getline(in, line); ++number) {
+      if (in.eof()) break;  // no newline: a torn last line
+      if (number > 1) {
+        std::int64_t epoch = 0;
+        std::istringstream(line) >> epoch;
+        if (epoch < 1) throw std::runtime_error(path.string() + ":" + std::to_string(number) + ": not a metrics row");
+        if (epoch > last) continue;
+      }
+      kept += line + "\n";
+    }
+    return kept;
   }
 };
 
