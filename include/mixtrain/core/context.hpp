@@ -4,6 +4,7 @@
 // validation metrics and the epoch's statistics. Policies take it as `auto&`.
 // It cannot be copied or moved (a hook that takes it by value does not
 // compile, so a stop request is never lost on a copy).
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <iostream>
@@ -50,6 +51,8 @@ class basic_context {
   std::int64_t nonfinite_steps = 0;    // optimizer steps skipped for a NaN or inf loss, whole run
   std::int64_t updates_per_epoch = 0;  // optimizer windows per epoch
   std::int64_t window_length = 1;      // micro-batches in the current accumulation window
+  std::int64_t fit_first_step = 1;     // the global_step of this fit's first update (resumes count on)
+  std::chrono::steady_clock::time_point fit_started{};
 
   torch::Tensor loss;   // the current micro-batch loss, on the device (read it back only when needed)
   Metrics metrics{};    // latest validation

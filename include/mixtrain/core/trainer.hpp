@@ -320,6 +320,8 @@ class trainer {
     }
     const stop_signals signals;  // SIGINT/SIGTERM noted until fit returns
     signal_noted_ = false;
+    c.fit_started = clock::now();
+    c.fit_first_step = c.global_step + 1;
     emit(hook::on_fit_begin{}, c);
     (*model_)->train();
     optimizer_->zero_grad();

@@ -85,14 +85,22 @@ void write_trainer_checkpoint(Trainer& t, const std::filesystem::path& path, con
   });
 }
 
-// Loads weights after checking the contract; with `everything`, also the
-// optimizer, counters, metrics and policy states. Returns the stored run
-// identity (null for weights only, or a checkpoint that has none).
+// Loads weights and policy states (EMA's shadow is what evaluate runs) after
+// checking the contract; with `everything`, also the optimizer, counters and
+// metrics. Returns the stored run identity (null for weights only, or a
+// checkpoint that has none).
 template <class Trainer>
 nlohmann::json read_trainer_checkpoint(Trainer& t, const std::filesystem::path& path, bool everything) {
   auto opened = io::open_checkpoint(path);
   opened.require_contract(t.contract());
   io::read_model(opened, *t.model());
+  hana::for_each(t.policies, [&](auto& p) {
+    using P = std::remove_cvref_t<decltype(p)>;
+    if constexpr (hook::load_state::present<P>) {
+      torch::serialize::InputArchive policy_archive;
+      if (opened.archive.try_read("policy_" + std::string(P::name), policy_archive)) p.load_state(policy_archive);
+    }
+  });
   if (!everything) return nullptr;
   const auto counters = io::read_training_state(opened, t.optimizer());
   auto& c = t.ctx();
@@ -108,13 +116,6 @@ nlohmann::json read_trainer_checkpoint(Trainer& t, const std::filesystem::path& 
                std::remove_cvref_t<decltype(c.metrics)>::fields());
     c.validated = true;
   }
-  hana::for_each(t.policies, [&](auto& p) {
-    using P = std::remove_cvref_t<decltype(p)>;
-    if constexpr (hook::load_state::present<P>) {
-      torch::serialize::InputArchive policy_archive;
-      if (opened.archive.try_read("policy_" + std::string(P::name), policy_archive)) p.load_state(policy_archive);
-    }
-  });
   return counters.value("run", nlohmann::json(nullptr));
 }
 

@@ -36,15 +36,10 @@ struct console_log {
   static constexpr std::string_view name = "console_log";
   static constexpr std::string_view exclusive = "console_log";
 
-  void on_fit_begin(auto& ctx) {
-    started_ = std::chrono::steady_clock::now();
-    first_step_ = ctx.global_step + 1;
-  }
-
   // Reads the loss back once per run.
   void after_optimizer_step(auto& ctx) const {
-    if (ctx.global_step != first_step_) return;
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    if (ctx.global_step != ctx.fit_first_step || !ctx.loss.defined() || ctx.fit_started == decltype(ctx.fit_started){}) return;
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - ctx.fit_started).count();
     *ctx.log << fmt::format("first optimizer step done: loss {:.5g}, {:.1f} s after the start\n",
                             ctx.loss.template item<double>(), seconds)
              << std::flush;
@@ -62,10 +57,6 @@ struct console_log {
     if (ctx.nonfinite_steps > 0) line += fmt::format("  skipped {} non-finite steps", ctx.nonfinite_steps);
     *ctx.log << line << "\n" << std::flush;
   }
-
- private:
-  std::chrono::steady_clock::time_point started_{};
-  std::int64_t first_step_ = 1;
 };
 
 struct csv_log {
