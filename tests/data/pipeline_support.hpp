@@ -88,6 +88,7 @@ class fake_producer final : public data::sample_producer {
   std::size_t resident = 0;
   std::chrono::microseconds delay{0};
   std::set<std::size_t> throw_runtime;  // indices that throw std::runtime_error
+  std::set<std::size_t> throw_other;    // indices that throw an int: not a std::exception
   std::set<std::size_t> throw_data;     // indices that throw data_error
   std::function<void(std::size_t)> on_produce;
   std::atomic<int> current{0};
@@ -109,6 +110,7 @@ class fake_producer final : public data::sample_producer {
       ~leave() { --c; }
     } guard{current};
     if (throw_runtime.count(request.dataset_index)) throw std::runtime_error("worker failure on purpose");
+    if (throw_other.count(request.dataset_index)) throw 42;
     if (throw_data.count(request.dataset_index))
       throw data::data_error("/nowhere/bad" + std::to_string(request.dataset_index) + ".png", "cannot decode image");
     std::fill(slot.pixels, slot.pixels + input.width * input.height, static_cast<std::uint8_t>(request.dataset_index));

@@ -15,6 +15,8 @@
 #include <thread>
 #include <vector>
 
+#include <mixtrain/core/data_source.hpp>
+#include <mixtrain/data/landmark_images.hpp>
 #include <mixtrain/data/worker_count.hpp>
 
 #include "../support/watchdog.hpp"
@@ -102,6 +104,136 @@ TEST_CASE("pipeline: concurrent samples and queued batches stay within the budge
   }
 }
 
+// fake_options: 8x8 input, 2 landmarks, so one sample is 64 pixels + 2 * 3
+// floats (24 bytes) + an index (8) + a 2x3 double affine (48) = 144 bytes.
+TEST_CASE("pipeline: an asked cache shrinks to what the budget leaves next to the batches and decodes") {
+  constexpr std::size_t mib = std::size_t{1} << 20;
+  constexpr std::size_t batches = 3 * 2 * 144;  // (prefetch 2 + 1) batches of 2
+  constexpr std::size_t transient = 10 * mib;
+  auto o = fake_options(2, 2, 2);
+  o.memory_budget_bytes = 100 * mib;
+  REQUIRE(data::batch_pipeline::plan_for(o, 2, fake_producer{}).batch_bytes == 2 * 144);
+
+  // 2 workers: room for 2 decodes is kept, the cache gets the rest.
+  CHECK(data::batch_pipeline::cache_that_fits(o, 2, transient, 2048 * mib) == 100 * mib - batches - 2 * transient);
+  // A cache that fits is left as asked.
+  CHECK(data::batch_pipeline::cache_that_fits(o, 2, transient, 50 * mib) == 50 * mib);
+  // 8 workers, but the window (2 batches of 2) can use only 4 decodes.
+  o.num_workers = 8;
+  CHECK(data::batch_pipeline::cache_that_fits(o, 2, transient, 2048 * mib) == 100 * mib - batches - 4 * transient);
+  // Room for one decode and 3 MiB: fewer decodes rather than a refusal.
+  o.memory_budget_bytes = batches + transient + 3 * mib;
+  CHECK(data::batch_pipeline::cache_that_fits(o, 2, transient, 2048 * mib) == 3 * mib);
+  // Not even the batches and one decode, or not even the batches: refused, naming the flags.
+  for (const auto budget : {batches + transient - 1, batches - 1}) {
+    o.memory_budget_bytes = budget;
+    REQUIRE_THROWS_WITH(data::batch_pipeline::cache_that_fits(o, 2, transient, 0),
+                        Catch::Contains("--memory_budget_mb") && Catch::Contains("--batch_size") &&
+                            !Catch::Contains("cache included"));
+  }
+
+  SECTION("a pipeline with the shrunk cache plans exactly the budget and stays within it") {
+    fake_producer producer;
+    producer.transient = transient;
+    producer.delay = 1ms;
+    auto two = fake_options(2, 2, 2);
+    two.memory_budget_bytes = 100 * mib;
+    producer.resident = data::batch_pipeline::cache_that_fits(two, producer.landmarks, transient, 2048 * mib);
+    data::batch_pipeline pipeline(20, producer.landmarks, two, producer);
+    CHECK(pipeline.concurrent_decodes() == 2);
+    CHECK(pipeline.planned_bytes() == 100 * mib);
+    pipeline.start_epoch(0);
+    const int n = finishes_within(hang_bound, "an epoch with a shrunk cache", [&] {
+      int count = 0;
+      while (pipeline.next()) ++count;
+      return count;
+    });
+    CHECK(n == 10);
+    CHECK(pipeline.stats().peak_decoding <= 2);
+    CHECK(pipeline.stats().peak_accounted_bytes <= 100 * mib);
+  }
+}
+
+TEST_CASE("pipeline: a source's cache is shrunk to the budget and logged once, or refused below the batches") {
+  constexpr std::size_t mib = std::size_t{1} << 20;
+  small_dataset d(6);
+  const int l = static_cast<int>(d.landmarks.size());
+  pipeline_settings s;
+  s.batch_size = 2;
+  s.num_workers = 2;
+  s.prefetch_batches = 2;
+  s.memory_budget_bytes = 64 * mib;
+  s.cache_bytes = 2048 * mib;
+  s.seed = 3;
+  std::ostringstream log;
+  s.log = &log;
+  const data::input_size input{64, 64};
+  // One sample: 64 * 64 pixels + l * 3 floats + an index + a 2x3 double affine.
+  const std::size_t batches = 3 * 2 * (64 * 64 + static_cast<std::size_t>(l) * 12 + 8 + 48);
+
+  data::sample_pipeline<augmentations> source(d.train, l, input, augmentations{}, s);
+  const auto transient = source.samples().transient_bytes_per_sample();
+  const auto fit = 64 * mib - batches - 2 * transient;  // 2 workers' decodes stay in the budget
+  CHECK(source.samples().cache().budget() == fit);
+  CHECK(log.str() == "decoded-image cache: 2048 MiB asked, " + std::to_string(fit >> 20) +
+                         " MiB fit in --memory_budget_mb 64 (the rest holds the batches and decodes in flight)\n");
+  auto& pipeline = source.pipeline();
+  CHECK(pipeline.concurrent_decodes() == 2);
+  CHECK(pipeline.planned_bytes() == 64 * mib);
+  for (std::uint64_t epoch = 0; epoch < 2; ++epoch) {  // the second epoch from the cache
+    source.start_epoch(epoch, 0);
+    finishes_within(hang_bound, "an epoch of a source with a shrunk cache", [&] {
+      while (source.next()) {
+      }
+    });
+  }
+  CHECK(source.samples().cache().size() == 6);
+  CHECK(source.samples().timings().snapshot().cache_hits == 6);
+  CHECK(pipeline.stats().peak_accounted_bytes <= 64 * mib);
+
+  SECTION("a cache that fits is kept as asked, silently") {
+    auto small = s;
+    small.cache_bytes = 16 * mib;
+    std::ostringstream quiet;
+    small.log = &quiet;
+    data::sample_pipeline<augmentations> kept(d.train, l, input, augmentations{}, small);
+    CHECK(kept.samples().cache().budget() == 16 * mib);
+    CHECK(quiet.str().empty());
+  }
+  SECTION("a budget below the batches and one decode is refused, naming the flags") {
+    auto tiny = s;
+    tiny.memory_budget_bytes = 1 * mib;  // one decode alone reserves 1 MiB of decoder state
+    REQUIRE_THROWS_WITH(data::sample_pipeline<augmentations>(d.train, l, input, augmentations{}, tiny),
+                        Catch::StartsWith("--memory_budget_mb 1 is too small") && Catch::Contains("--batch_size"));
+  }
+}
+
+TEST_CASE("pipeline: a source counts the samples it skipped at the end of each pass") {
+  small_dataset d(6);
+  const int l = static_cast<int>(d.landmarks.size());
+  const auto gone = d.train.images[2].image_path;
+  fs::remove(gone);
+  pipeline_settings s;
+  s.batch_size = 2;
+  s.num_workers = 2;
+  s.memory_budget_bytes = std::size_t{64} << 20;
+  s.skip_bad_samples = true;
+  std::ostringstream log;
+  s.log = &log;
+  data::sample_pipeline<augmentations> source(d.train, l, {64, 64}, augmentations{}, s);
+  for (std::uint64_t epoch = 0; epoch < 2; ++epoch) {
+    source.start_epoch(epoch, 0);
+    finishes_within(hang_bound, "an epoch with a missing image", [&] {
+      while (source.next()) {
+      }
+    });
+  }
+  const std::string warning = "warning: skipped bad sample: " + gone.string();
+  CHECK_THAT(log.str(), Catch::Contains(warning));
+  CHECK_THAT(log.str(), Catch::Contains("warning: 1 of 6 samples skipped as unreadable in this pass (1 in all"));
+  CHECK_THAT(log.str(), Catch::Contains("warning: 1 of 6 samples skipped as unreadable in this pass (2 in all"));
+}
+
 TEST_CASE("pipeline: the worker count never exceeds what the window can use") {
   fake_producer producer;
   auto o = fake_options(16, 2, 1);  // at most 2 samples can be in flight
@@ -177,12 +309,29 @@ TEST_CASE("pipeline: an exception in a worker reaches next() and nothing deadloc
       return std::string(e.what());
     }
   };
-  CHECK(finishes_within(hang_bound, "draining a pipeline whose worker threw", drain) == "worker failure on purpose");
+  const std::string named = "data worker failed on sample 7: worker failure on purpose";
+  CHECK(finishes_within(hang_bound, "draining a pipeline whose worker threw", drain) == named);
   // The failure sticks: the next call reports it again instead of waiting.
-  CHECK(finishes_within(hang_bound, "next() after the failure", drain) == "worker failure on purpose");
+  CHECK(finishes_within(hang_bound, "next() after the failure", drain) == named);
   finishes_within(hang_bound, "destroying the failed pipeline", [&] { pipeline.reset(); });
   CHECK(producer.current.load() == 0);
 
+  SECTION("an exception of any type arrives as a named std::exception") {
+    fake_producer odd;
+    odd.throw_other = {5};
+    data::batch_pipeline p(10, odd.landmarks, o, odd);
+    p.start_epoch(0);
+    const auto message = finishes_within(hang_bound, "draining a pipeline whose worker threw an int", [&] {
+      try {
+        while (p.next()) {
+        }
+        return std::string("no error");
+      } catch (const std::exception& e) {
+        return std::string(e.what());
+      }
+    });
+    CHECK(message == "data worker failed on sample 5: an exception that is not a std::exception");
+  }
   SECTION("data errors are skipped and counted instead") {
     fake_producer skipping;
     skipping.throw_data = {3, 4};

@@ -1,8 +1,8 @@
 #pragma once
 // `bench data`: the input pipeline alone (no model): images/s, peak memory
 // and the per-image cost split into decode, warp and the rest, for a data
-// source built from the Aariz pipeline's parts (data::aariz_samples feeding
-// a data::batch_pipeline, as data::sample_pipeline does). Prints one line,
+// source built on data::sample_pipeline (data::aariz_samples feeding a
+// data::batch_pipeline), exactly as training builds it. Prints one line,
 // then one JSON object for scripts (benchmarks/compare_data.sh).
 #include <algorithm>
 #include <chrono>
@@ -26,6 +26,7 @@
 #include <mixtrain/data/aariz.hpp>
 #include <mixtrain/data/aariz_samples.hpp>
 #include <mixtrain/data/batch_pipeline.hpp>
+#include <mixtrain/data/landmark_images.hpp>
 #include <mixtrain/data/worker_count.hpp>
 
 namespace mixtrain::app {
@@ -168,16 +169,16 @@ int run_bench_data(Trainer& t, const bench_data_options& o) {
   data::landmark_set landmarks;  // whatever the tree holds
   const auto images = t.data.read_split(root, o.split, landmarks);
   const auto input = t.data.config.image_size;
-  data::aariz_samples<typename Trainer::data_type::augmentations_type> samples(
-      images, input, t.data.augmentations, true, t.run.fit.seed, static_cast<std::size_t>(t.run.fit.cache_mb) << 20);
-  auto options = data::pipeline_options_for(t.settings(true), input);
+  // The training pipeline itself: the same cache fitting, worker choice and budget.
+  auto settings = t.settings(true);
+  settings.log = &std::cout;
   const int num_landmarks = static_cast<int>(landmarks.size());
-  data::worker_choice auto_choice;
-  if (t.run.fit.num_workers == 0) {
-    auto_choice = data::measure_worker_counts(images.images.size(), num_landmarks, options, samples, {.log = &std::cout});
-    options.num_workers = auto_choice.workers;
-  }
-  data::batch_pipeline pipeline(images.images.size(), num_landmarks, options, samples);
+  data::sample_pipeline<typename Trainer::data_type::augmentations_type> source(images, num_landmarks, input,
+                                                                               t.data.augmentations, settings);
+  const auto& samples = source.samples();
+  auto& pipeline = source.pipeline();
+  const auto& options = pipeline.options();
+  const auto& auto_choice = source.auto_choice();
   const auto timed = bench_detail::time_batches(pipeline, samples, o);
   pipeline.stop();
   const auto sampled = memory.stop();
@@ -193,6 +194,7 @@ int run_bench_data(Trainer& t, const bench_data_options& o) {
       {"worker_threads", pipeline.worker_count()}, {"prefetch_batches", options.prefetch_batches},
       {"memory_budget_mb", static_cast<double>(options.memory_budget_bytes) / (1 << 20)},
       {"planned_mb", static_cast<double>(pipeline.planned_bytes()) / (1 << 20)}, {"cache_mb", t.run.fit.cache_mb},
+      {"cache_fit_mb", static_cast<double>(samples.cache().budget()) / (1 << 20)},
       {"cache_used_mb", static_cast<double>(samples.cache().used()) / (1 << 20)}, {"warm_cache", o.warm_cache},
       {"batches", o.batches}, {"warmup", o.warmup}, {"images", timed.images}, {"seconds", timed.seconds},
       {"images_per_s", images_per_s}, {"peak_rss_mb", peak_rss_mb()}, {"peak_pss_mb", sampled.pss_mb},
@@ -206,7 +208,7 @@ int run_bench_data(Trainer& t, const bench_data_options& o) {
   std::cout << fmt::format(
       "bench data: {} images {}x{}, batch {}, {} workers, cache {} MiB{}: {:.1f} images/s, peak RSS {:.0f} MiB; "
       "per image {:.2f} ms decode + {:.2f} ms warp + {:.2f} ms rest (worker time)\n",
-      timed.images, input.width, input.height, options.batch_size, options.num_workers, t.run.fit.cache_mb,
+      timed.images, input.width, input.height, options.batch_size, options.num_workers, samples.cache().budget() >> 20,
       o.warm_cache ? " (warm)" : "", images_per_s, result["peak_rss_mb"].template get<double>(),
       per_image["decode"].template get<double>(), per_image["warp"].template get<double>(),
       per_image["rest"].template get<double>());

@@ -8,7 +8,9 @@
 // stays within the byte budget, whatever the number of workers. (The "+ 1" is
 // the batch the trainer holds while the window refills.) Only as many threads
 // are started as may decode at once, so memory that an allocator keeps per
-// thread cannot grow with a --num_workers the budget does not allow.
+// thread cannot grow with a --num_workers the budget does not allow. A cache
+// larger than what the batches and decodes leave is shrunk (cache_that_fits),
+// not refused: the budget is a cap, the cache an optimisation.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -167,25 +169,31 @@ class batch_pipeline {
   };
 
   static memory_plan plan_for(const pipeline_options& options, int num_landmarks, const sample_producer& producer) {
-    const auto pixels = static_cast<std::size_t>(options.input.width) * static_cast<std::size_t>(options.input.height);
-    const auto b = static_cast<std::size_t>(options.batch_size);
-    const auto l = static_cast<std::size_t>(num_landmarks);
     memory_plan plan;
-    plan.batch_bytes = b * (pixels + l * 3 * sizeof(float) + sizeof(std::size_t) + sizeof(affine));
-    const auto fixed =
-        producer.resident_bytes_limit() + (static_cast<std::size_t>(options.prefetch_batches) + 1) * plan.batch_bytes;
+    plan.batch_bytes = batch_bytes_for(options, num_landmarks);
+    const auto fixed = producer.resident_bytes_limit() + batches_bytes(options, plan.batch_bytes);
     const auto transient = std::max<std::size_t>(producer.transient_bytes_per_sample(), 1);
-    if (fixed + transient > options.memory_budget_bytes) {
-      throw std::invalid_argument(
-          "--memory_budget_mb " + std::to_string(options.memory_budget_bytes >> 20) + " is too small: " +
-          std::to_string(options.prefetch_batches + 1) + " batches take " + std::to_string(fixed >> 20) +
-          " MiB (cache included) and decoding one sample needs up to " + std::to_string((transient + (1 << 20) - 1) >> 20) +
-          " MiB; raise the budget or lower --prefetch_batches, --batch_size or --cache_mb");
-    }
-    const auto window = static_cast<std::size_t>(options.prefetch_batches) * b;
-    plan.concurrent_decodes = static_cast<int>(std::min({static_cast<std::size_t>(std::max(options.num_workers, 1)), window,
-                                                         (options.memory_budget_bytes - fixed) / transient}));
+    if (fixed + transient > options.memory_budget_bytes)
+      throw too_small(options, fixed, transient, producer.resident_bytes_limit() > 0);
+    plan.concurrent_decodes = static_cast<int>(
+        std::min(wanted_decodes(options), (options.memory_budget_bytes - fixed) / transient));
     return plan;
+  }
+
+  // The part of an asked decoded-image cache that fits in the budget next to
+  // the batches in flight and the samples produced at once: as many as
+  // options.num_workers and the window can use, fewer (down to one) when the
+  // budget is short. The workers come first because samples missing from a
+  // cache too small for the split are decoded every epoch. Throws with what
+  // to change when not even the batches and one decode fit.
+  static std::size_t cache_that_fits(const pipeline_options& options, int num_landmarks, std::size_t transient_bytes,
+                                     std::size_t asked_bytes) {
+    const auto batches = batches_bytes(options, batch_bytes_for(options, num_landmarks));
+    const auto transient = std::max<std::size_t>(transient_bytes, 1);
+    if (batches + transient > options.memory_budget_bytes) throw too_small(options, batches, transient, false);
+    const auto room = options.memory_budget_bytes - batches;
+    const auto decodes = std::min(wanted_decodes(options), room / transient);
+    return std::min(asked_bytes, room - decodes * transient);
   }
 
   // The epoch's sample order: a permutation that depends only on (seed, epoch).
@@ -250,6 +258,32 @@ class batch_pipeline {
     int remaining = 0;
   };
 
+  static std::size_t batch_bytes_for(const pipeline_options& options, int num_landmarks) {
+    const auto pixels = static_cast<std::size_t>(options.input.width) * static_cast<std::size_t>(options.input.height);
+    const auto l = static_cast<std::size_t>(num_landmarks);
+    return static_cast<std::size_t>(options.batch_size) *
+           (pixels + l * 3 * sizeof(float) + sizeof(std::size_t) + sizeof(affine));
+  }
+  // The window's batches and the one the trainer holds.
+  static std::size_t batches_bytes(const pipeline_options& options, std::size_t batch_bytes) {
+    return (static_cast<std::size_t>(options.prefetch_batches) + 1) * batch_bytes;
+  }
+  // Never more than --num_workers, nor than the window's samples.
+  static std::size_t wanted_decodes(const pipeline_options& options) {
+    return std::min(static_cast<std::size_t>(std::max(options.num_workers, 1)),
+                    static_cast<std::size_t>(options.prefetch_batches) * static_cast<std::size_t>(options.batch_size));
+  }
+  static std::invalid_argument too_small(const pipeline_options& options, std::size_t fixed, std::size_t transient,
+                                         bool with_cache) {
+    const auto mib_up = [](std::size_t bytes) { return std::to_string((bytes + (1 << 20) - 1) >> 20); };
+    return std::invalid_argument(
+        "--memory_budget_mb " + std::to_string(options.memory_budget_bytes >> 20) + " is too small: " +
+        std::to_string(options.prefetch_batches + 1) + " batches of " + std::to_string(options.batch_size) + " take " +
+        mib_up(fixed) + " MiB" + (with_cache ? " (cache included)" : "") + " and decoding one sample needs up to " +
+        mib_up(transient) + " MiB; raise the budget or lower --prefetch_batches, --batch_size or --image_size" +
+        (with_cache ? " or --cache_mb" : ""));
+  }
+
   void plan_memory() {
     const auto plan = plan_for(options_, num_landmarks_, producer_);
     batch_bytes_ = plan.batch_bytes;
@@ -293,6 +327,27 @@ class batch_pipeline {
     const auto accounted = producer_.resident_bytes_limit() + static_cast<std::size_t>(queued + 1) * batch_bytes_ +
                            static_cast<std::size_t>(decoding_) * producer_.transient_bytes_per_sample();
     stats_.peak_accounted_bytes = std::max(stats_.peak_accounted_bytes, accounted);
+  }
+
+  // Any other failure in a worker (a bug in an augmentation, an exhausted
+  // allocator, an exception of any type) reaches next() as a std::exception
+  // that says which sample, so the program's entry point reports it by name.
+  // Called inside a catch block.
+  static std::exception_ptr named_failure(std::size_t dataset_index) noexcept {
+    const auto original = std::current_exception();
+    try {
+      std::string what = "an exception that is not a std::exception";
+      try {
+        std::rethrow_exception(original);
+      } catch (const std::exception& e) {
+        what = e.what();
+      } catch (...) {
+      }
+      return std::make_exception_ptr(
+          std::runtime_error("data worker failed on sample " + std::to_string(dataset_index) + ": " + what));
+    } catch (...) {
+      return original;  // no memory left to say more
+    }
   }
 
   void fail(std::exception_ptr failure) {  // caller holds the lock
@@ -343,7 +398,7 @@ class batch_pipeline {
           failure = std::current_exception();
         }
       } catch (...) {
-        failure = std::current_exception();
+        failure = named_failure(request.dataset_index);
       }
 
       lock.lock();

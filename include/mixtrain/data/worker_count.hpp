@@ -79,12 +79,18 @@ inline std::vector<int> worker_candidates(int largest) {
 
 }  // namespace detail
 
+// The largest count the search tries: max_workers, or twice the hardware
+// threads (at most 16) when 0; the budget and the window may lower it.
+inline int auto_worker_limit(int max_workers = 0) {
+  const int hardware = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return max_workers > 0 ? max_workers : std::min(16, 2 * hardware);
+}
+
 inline worker_choice measure_worker_counts(std::size_t dataset_size, int num_landmarks, pipeline_options options,
                                            sample_producer& producer, const worker_search& search = {}) {
   using clock = std::chrono::steady_clock;
   const auto started = clock::now();
-  const int hardware = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  int largest = search.max_workers > 0 ? search.max_workers : std::min(16, 2 * hardware);
+  int largest = auto_worker_limit(search.max_workers);
   // More workers than the budget or the window lets decode at once would only idle.
   options.num_workers = largest;
   largest = std::min(largest, batch_pipeline::plan_for(options, num_landmarks, producer).concurrent_decodes);
