@@ -6,9 +6,12 @@
 // derives from landmark_images and adds `name` and read_split: data::aariz
 // below in aariz.hpp, and recipes/examples/clinic/csv_landmarks.hpp.
 #include <algorithm>
+#include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -46,27 +49,56 @@ inline pipeline_options pipeline_options_for(const pipeline_settings& s, input_s
   return o;
 }
 
-// The producer and the worker pool of one split, kept together.
+// The producer and the worker pool of one split, kept together. The asked
+// cache is shrunk to what fits in the budget (logged once); the producer is
+// then built again, because it measures its sources (the decode bound) when
+// it is built and fixes its cache there.
 template <class Augmentations>
 class sample_pipeline {
  public:
   sample_pipeline(const split& set, int num_landmarks, input_size input, const Augmentations& augmentations,
                   const pipeline_settings& s)
-      : samples_(set, input, augmentations, s.training, s.seed, s.cache_bytes) {
+      : log_(s.log) {
+    samples_.emplace(set, input, augmentations, s.training, s.seed, s.cache_bytes);
     auto o = pipeline_options_for(s, input);
-    if (s.num_workers == 0)  // --num_workers auto: measure the real producer, then keep the count
-      o.num_workers = choose_num_workers(set.images.size(), num_landmarks, o, samples_, {.log = s.log});
-    pipeline_.emplace(set.images.size(), num_landmarks, o, samples_);
-    log_ = s.log;
+    auto reserve = o;  // --num_workers auto may try this many: keep room for them
+    if (s.num_workers == 0) reserve.num_workers = auto_worker_limit();
+    const auto fit =
+        batch_pipeline::cache_that_fits(reserve, num_landmarks, samples_->transient_bytes_per_sample(), s.cache_bytes);
+    if (fit < s.cache_bytes) {
+      if (log_)
+        *log_ << "decoded-image cache: " << (s.cache_bytes >> 20) << " MiB asked, " << (fit >> 20)
+              << " MiB fit in --memory_budget_mb " << (s.memory_budget_bytes >> 20)
+              << " (the rest holds the batches and decodes in flight)\n"
+              << std::flush;
+      samples_.reset();
+      samples_.emplace(set, input, augmentations, s.training, s.seed, fit);
+    }
+    if (s.num_workers == 0) {  // --num_workers auto: measure the real producer, then keep the count
+      auto_choice_ = measure_worker_counts(set.images.size(), num_landmarks, o, *samples_, {.log = s.log});
+      o.num_workers = auto_choice_.workers;
+    }
+    pipeline_.emplace(set.images.size(), num_landmarks, o, *samples_);
   }
   sample_pipeline(const sample_pipeline&) = delete;
   sample_pipeline& operator=(const sample_pipeline&) = delete;
 
-  void start_epoch(std::uint64_t epoch, std::int64_t skip) { pipeline_->start_epoch(epoch, skip); }
+  void start_epoch(std::uint64_t epoch, std::int64_t skip) {
+    pipeline_->start_epoch(epoch, skip);
+    skipped_before_ = pipeline_->stats().skipped;
+  }
+  // Skipped samples are logged one by one, and counted at the end of the pass.
   std::optional<batch> next() {
     auto b = pipeline_->next();
-    if (b && log_)
+    if (!log_) return b;
+    if (b) {
       for (const auto& message : b->skipped) *log_ << "warning: skipped bad sample: " << message << "\n";
+    } else if (const auto skipped = pipeline_->stats().skipped - skipped_before_; skipped > 0) {
+      *log_ << "warning: " << skipped << " of " << samples_->size() << " samples skipped as unreadable in this pass ("
+            << pipeline_->stats().skipped << " in all; --skip_bad_samples)\n"
+            << std::flush;
+      skipped_before_ = pipeline_->stats().skipped;
+    }
     return b;
   }
   [[nodiscard]] std::int64_t batches_per_epoch() const { return pipeline_->batches_per_epoch(); }
@@ -74,13 +106,17 @@ class sample_pipeline {
   [[nodiscard]] int num_workers() const { return pipeline_->options().num_workers; }
   void stop() { pipeline_->stop(); }
 
-  [[nodiscard]] const aariz_samples<Augmentations>& samples() const { return samples_; }
+  [[nodiscard]] const aariz_samples<Augmentations>& samples() const { return *samples_; }
   [[nodiscard]] batch_pipeline& pipeline() { return *pipeline_; }
+  // The trials of --num_workers auto (empty when the count was given).
+  [[nodiscard]] const worker_choice& auto_choice() const { return auto_choice_; }
 
  private:
-  aariz_samples<Augmentations> samples_;
-  std::optional<batch_pipeline> pipeline_;
   std::ostream* log_ = nullptr;
+  std::optional<aariz_samples<Augmentations>> samples_;
+  std::optional<batch_pipeline> pipeline_;  // after samples_: destroyed (workers joined) first
+  worker_choice auto_choice_;
+  std::int64_t skipped_before_ = 0;
 };
 
 // What every data source of annotated landmark images shares: the input size,
@@ -111,6 +147,17 @@ struct landmark_images {
     return {{"input_size", {config.image_size.width, config.image_size.height}},
             {"geometry", "letterbox: aspect-preserving scale, centred, zero padding"}};
   }
+  // What a resumed run must train on: the image count and a hash (FNV-1a,
+  // in order) of the ids, not the paths, so a moved dataset still resumes.
+  [[nodiscard]] static nlohmann::json identity(const split& set) {
+    std::uint64_t hash = 0xcbf29ce484222325ULL;
+    for (const auto& image : set.images)
+      for (const char ch : image.id + '\n') hash = (hash ^ static_cast<unsigned char>(ch)) * 0x100000001b3ULL;
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+    return {{"images", set.images.size()}, {"ids_fnv1a", hex}};
+  }
+
   // predict: the input size comes from the checkpoint.
   void adopt_contract(const nlohmann::json& contract) {
     config.image_size = {contract.at("input_size").at(0).get<int>(), contract.at("input_size").at(1).get<int>()};
