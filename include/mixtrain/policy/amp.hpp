@@ -8,8 +8,16 @@
 // window with an inf/NaN gradient skips its optimizer step (no LR-schedule or
 // EMA advance) and halves the scale; `growth_interval` clean steps double it.
 // bfloat16 has float32's range and needs no scaling: amp<bf16> implements no
-// scaling events at all.
+// scaling events at all. On a CPU, bf16 is fast only with native support
+// (AVX-512 BF16, AMX); elsewhere LibTorch falls back to a slow convolution
+// (HRNet-W32 at 1024 px: minutes per micro-batch instead of ~20 s). So on CPU
+// amp<bf16> times one convolution both ways before its first forward pass and
+// runs in float32, saying so on stderr, when bf16 is slower (training,
+// evaluate and predict alike); --mixed_precision=force keeps bf16.
+#include <algorithm>
+#include <chrono>
 #include <concepts>
+#include <iostream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,6 +25,7 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <fmt/core.h>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
@@ -39,6 +48,7 @@ namespace policy {
 
 struct amp_config {
   bool enabled = true;
+  bool measure_on_cpu = true;  // bf16 on CPU: keep it only where it is measured faster
   // Loss scaling (fp16 only); GradScaler's defaults.
   double init_scale = 65536.0;
   double growth_factor = 2.0;
@@ -48,7 +58,8 @@ struct amp_config {
   // --mixed_precision is amp's own flag (it takes the precision name).
   static constexpr auto fields() {
     using c = amp_config;
-    return std::tuple{field{&c::enabled, "enabled"}, field{&c::init_scale, "init_scale"},
+    return std::tuple{field{&c::enabled, "enabled"}, field{&c::measure_on_cpu, "measure_on_cpu"},
+                      field{&c::init_scale, "init_scale"},
                       field{&c::growth_factor, "growth_factor"}, field{&c::backoff_factor, "backoff_factor"},
                       field{&c::growth_interval, "growth_interval"}};
   }
@@ -65,6 +76,25 @@ struct loss_scale_state {
                       field{&loss_scale_state::skipped_steps, "skipped_steps"}};
   }
 };
+
+// Seconds of the fastest of three forward and backward passes of a 3x3
+// convolution (32 channels, 2x96x96), under autocast to `dtype` or not.
+inline double convolution_seconds(torch::Device device, std::optional<torch::ScalarType> dtype) {
+  torch::nn::Conv2d conv(torch::nn::Conv2dOptions(32, 32, 3).padding(1));
+  conv->to(device);
+  const auto input = torch::randn({2, 32, 96, 96}, torch::TensorOptions(device));
+  double best = 1e30;
+  for (int i = 0; i < 3; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    {
+      std::optional<compat::autocast_scope> scope;
+      if (dtype) scope.emplace(device.type(), *dtype);
+      conv->forward(input).sum().backward();
+    }
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  return best;
+}
 
 // Autocast alone (what amp<bf16> is); amp<fp16> adds loss scaling below.
 template <class Precision, amp_config C>
@@ -90,13 +120,16 @@ struct amp_autocast {
     cli.add_flag("--mixed_precision{" + std::string(Precision::name) + "}", flag_value_,
                  "autocast precision: " + std::string(Precision::name) + " (compiled in) or 'no'")
         ->check([](const std::string& v) -> std::string {
-          if (v == Precision::name || v == "no" || v == "true" || v == "false") return "";
+          if (v == Precision::name || v == "no" || v == "true" || v == "false" || v == "force") return "";
           if (v == bf16::name || v == fp16::name)
             return "this recipe is compiled with mt::policy::amp<mt::" + std::string(Precision::name) + ">; " + v +
                    " needs mt::policy::amp<mt::" + v + "> in the recipe";
-          return "must be " + std::string(Precision::name) + " or 'no', got '" + v + "'";
+          return "must be " + std::string(Precision::name) + ", 'force' or 'no', got '" + v + "'";
         })
-        ->each([this](const std::string& v) { config.enabled = v != "no" && v != "false"; });
+        ->each([this](const std::string& v) {
+          config.enabled = v != "no" && v != "false";
+          if (v == "force") config.measure_on_cpu = false;
+        });
   }
 
   [[nodiscard]] nlohmann::json describe() const {
@@ -111,11 +144,27 @@ struct amp_autocast {
   // 2.4): the step then runs in float32, still with loss scaling.
   [[nodiscard]] std::optional<compat::autocast_scope> forward_scope(auto& ctx) const {
     if (!config.enabled || !compat::autocast_supports(ctx.device.type(), Precision::dtype)) return std::nullopt;
+    if (!measured_faster_) measured_faster_ = faster_than_float32(ctx.device);
+    if (!*measured_faster_) return std::nullopt;
     return std::optional<compat::autocast_scope>(std::in_place, ctx.device.type(), Precision::dtype);
   }
 
  protected:
+  // bf16 on CPU is measured against float32 here, on this machine, once.
+  bool faster_than_float32(torch::Device device) const {
+    if (!config.measure_on_cpu || !device.is_cpu() || Precision::dtype != torch::kBFloat16) return true;
+    const double float32 = convolution_seconds(device, std::nullopt);
+    const double reduced = convolution_seconds(device, Precision::dtype);
+    if (reduced <= 1.1 * float32) return true;
+    std::cerr << fmt::format(
+        "note: --mixed_precision: a {} convolution takes {:.1f}x the float32 time on this CPU (measured now: {:.1f} ms "
+        "against {:.1f} ms), so this run computes in float32; --mixed_precision=force keeps {}\n",
+        Precision::name, reduced / float32, 1e3 * reduced, 1e3 * float32, Precision::name);
+    return false;
+  }
+
   std::string flag_value_;
+  mutable std::optional<bool> measured_faster_;  // bf16 on CPU: measured at the first forward pass
 };
 
 // bfloat16 has float32's range: no loss scaling, no scaling hooks at all.
