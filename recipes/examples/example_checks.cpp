@@ -6,8 +6,10 @@
 //
 //   example_checks <check>                    run one check; exit status 0 = passed
 //   example_checks --list                     the check names
-//   example_checks --write-dataset <folder>   a small synthetic dataset in both layouts:
-//                                             Aariz folders and <split>.csv (cli_checks.sh)
+//   example_checks --write-dataset <folder> [train valid min_side max_side]
+//                                             a synthetic dataset in both layouts: Aariz
+//                                             folders and <split>.csv (cli_checks.sh,
+//                                             tests/e2e/recipes_start.sh)
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -424,7 +426,7 @@ int main(int argc, char** argv) {
       {"csv_source_short_run_beats_mean_shape_baseline", clinic_checks::csv_source_short_run_beats_mean_shape_baseline},
       {"csv_source_errors_name_file_and_line", clinic_checks::csv_source_errors_name_file_and_line},
   };
-  if (argc == 3 && std::string(argv[1]) == "--write-dataset") {
+  if ((argc == 3 || argc == 7) && std::string(argv[1]) == "--write-dataset") {
     const std::filesystem::path root = argv[2];
     mt::data::synthetic_options o;
     o.train_images = 16;
@@ -432,10 +434,18 @@ int main(int argc, char** argv) {
     o.test_images = 4;
     o.min_side = 160;
     o.max_side = 240;
+    if (argc == 7) {  // train and valid counts, smallest and largest side
+      o.train_images = std::stoi(argv[3]);
+      o.valid_images = std::stoi(argv[4]);
+      o.test_images = 0;
+      o.min_side = std::stoi(argv[5]);
+      o.max_side = std::stoi(argv[6]);
+    }
     mt::data::write_synthetic_aariz(root, o);
     mt::data::landmark_set landmarks;
     for (const std::string split : {"train", "valid", "test"})
-      clinic_checks::write_csv(root, mt::data::read_aariz_split(root, split, landmarks), landmarks);
+      if (split != "test" || o.test_images > 0)
+        clinic_checks::write_csv(root, mt::data::read_aariz_split(root, split, landmarks), landmarks);
     return 0;
   }
   if (argc == 2 && std::string(argv[1]) == "--list") {
