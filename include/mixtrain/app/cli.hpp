@@ -154,7 +154,8 @@ class command_line {
     train = app.add_subcommand("train", "train, validate each epoch, write checkpoints and metrics (default)");
     evaluate = app.add_subcommand("evaluate", "evaluate a checkpoint on a split and print the results table");
     evaluate->add_option("--checkpoint", checkpoint, "checkpoint (default <output_dir>/last.pt)");
-    evaluate->add_option("--split", split, "train, valid or test")->check(CLI::IsMember({"train", "valid", "test"}));
+    evaluate->add_option("--split", split, "train, valid, test or test2 (ISBI 2015)")
+        ->check(CLI::IsMember({"train", "valid", "test", "test2"}));
     describe = app.add_subcommand("describe", "print the recipe: model, parameters, policies and settings");
     if constexpr (landmark_recipe<Trainer>)
       describe->add_option("--num_landmarks", num_landmarks, "landmark count (default: from --dataset_path, else Aariz's 29)")
