@@ -6,6 +6,9 @@
 //   <root>/<split>/Annotations/CVM Stages/<id>.json   (optional)
 // Ground truth is the mean of the annotators that marked a landmark: where one
 // annotator gives null and the other a point, that point is the truth.
+// annotator_merge::official_rounded rounds it up to whole pixels instead, as
+// the dataset's own loader does (dataset.py in the Aariz repository:
+// np.ceil(0.5 * (junior + senior)) in float32).
 //
 // Everything is checked before training starts, and every problem is a
 // data_error naming the file and the line ("<file>:<line>: ...") or the JSON
@@ -19,6 +22,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -48,6 +52,16 @@ inline std::filesystem::path cvm_dir(const std::filesystem::path& root, const st
   return root / split / "Annotations" / "CVM Stages";
 }
 }  // namespace aariz_layout
+
+// How the two annotators' points become the ground truth.
+enum class annotator_merge {
+  mean,              // the unrounded mean (mixtrain's default)
+  official_rounded,  // the mean rounded up per coordinate, in float32: the official loader's ceil
+};
+
+struct aariz_read_options {
+  annotator_merge merge = annotator_merge::mean;
+};
 
 namespace detail {
 
@@ -167,12 +181,17 @@ inline int parse_cvm_json(std::string_view text, const std::filesystem::path& fi
   return value.get<int>();
 }
 
-// The pixel size of each cephalogram from the machine mappings CSV: a header
-// naming cephalogram_id and pixel_size (any order, other columns ignored),
-// then one row per image. LF or CRLF line endings, a UTF-8 byte-order mark
-// and blank lines are accepted; a repeated id is accepted only with the same
-// pixel size.
-inline std::map<std::string, double> parse_pixel_sizes(std::string_view text, const std::filesystem::path& csv) {
+struct machine_row {
+  double pixel_size = 0;
+  std::string machine;  // empty when the file has no machine column
+};
+
+// The pixel size (and machine, when there is a `machine` column) of each
+// cephalogram from the machine mappings CSV: a header naming cephalogram_id
+// and pixel_size (any order, other columns ignored), then one row per image.
+// LF or CRLF line endings, a UTF-8 byte-order mark and blank lines are
+// accepted; a repeated id is accepted only with the same pixel size.
+inline std::map<std::string, machine_row> parse_machine_mappings(std::string_view text, const std::filesystem::path& csv) {
   if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);  // spreadsheet programs write a BOM
   auto next_line = [&text]() {
     const auto end = text.find('\n');
@@ -196,12 +215,13 @@ inline std::map<std::string, double> parse_pixel_sizes(std::string_view text, co
   for (const auto c : header) columns.push_back(lowercase(std::string(c)));
   const auto id_col = static_cast<std::size_t>(std::ranges::find(columns, "cephalogram_id") - columns.begin());
   const auto size_col = static_cast<std::size_t>(std::ranges::find(columns, "pixel_size") - columns.begin());
+  const auto machine_col = static_cast<std::size_t>(std::ranges::find(columns, "machine") - columns.begin());
   if (id_col == columns.size() || size_col == columns.size()) {
     std::string found;
     for (const auto& c : columns) found += (found.empty() ? "'" : ", '") + c + "'";
     throw data_error(csv, 1, "header must name the columns cephalogram_id and pixel_size; found " + found);
   }
-  std::map<std::string, double> sizes;
+  std::map<std::string, machine_row> rows;
   std::map<std::string, std::size_t> first_line;
   for (std::size_t number = 2; !text.empty(); ++number) {
     const auto line = next_line();
@@ -218,17 +238,42 @@ inline std::map<std::string, double> parse_pixel_sizes(std::string_view text, co
     if (cell.empty() || error != std::errc{} || end != cell.data() + cell.size() || !std::isfinite(size))
       throw data_error(csv, number, "pixel_size '" + std::string(cell) + "' is not a number");
     if (!(size > 0)) throw data_error(csv, number, "pixel_size " + std::string(cell) + " must be positive");
-    if (const auto [it, fresh] = sizes.emplace(id, size); !fresh && it->second != size)
+    // The machine column is optional: a row too short for it names none.
+    machine_row row{size, machine_col < cells.size() ? std::string(cells[machine_col]) : std::string()};
+    if (const auto [it, fresh] = rows.emplace(id, std::move(row)); !fresh && it->second.pixel_size != size)
       throw data_error(csv, number, "cephalogram_id '" + id + "' again, with pixel_size " + std::string(cell) +
                                         " (line " + std::to_string(first_line[id]) + " gave another)");
     first_line.emplace(id, number);
   }
+  return rows;
+}
+
+inline std::map<std::string, double> parse_pixel_sizes(std::string_view text, const std::filesystem::path& csv) {
+  std::map<std::string, double> sizes;
+  for (const auto& [id, row] : parse_machine_mappings(text, csv)) sizes.emplace(id, row.pixel_size);
   return sizes;
 }
 
-inline std::map<std::string, double> read_pixel_sizes(const std::filesystem::path& csv) {
+inline std::map<std::string, machine_row> read_machine_mappings(const std::filesystem::path& csv) {
   if (!std::filesystem::is_regular_file(csv)) throw data_error(csv, "cannot open the machine mappings file");
-  return parse_pixel_sizes(read_text_file(csv), csv);
+  return parse_machine_mappings(read_text_file(csv), csv);
+}
+
+inline std::map<std::string, double> read_pixel_sizes(const std::filesystem::path& csv) {
+  std::map<std::string, double> sizes;
+  for (const auto& [id, row] : read_machine_mappings(csv)) sizes.emplace(id, row.pixel_size);
+  return sizes;
+}
+
+// One coordinate of the ground truth from the annotators that marked it.
+inline double merge_coordinate(const std::vector<double>& values, annotator_merge merge) {
+  double sum = 0;
+  for (const double v : values) sum += v;
+  if (merge == annotator_merge::mean) return sum / static_cast<double>(values.size());
+  // The official loader: float32 arrays, 0.5 * (junior + senior), np.ceil.
+  float f = 0;
+  for (const double v : values) f += static_cast<float>(v);
+  return std::ceil(values.size() == 2 ? 0.5f * f : f / static_cast<float>(values.size()));
 }
 
 inline std::optional<std::filesystem::path> find_annotation(const std::filesystem::path& dir, const std::string& id) {
@@ -277,12 +322,12 @@ inline void check_annotations_have_images(const std::filesystem::path& dir,
 // first annotation file read defines it. A file with a different symbol set
 // is an error naming that file.
 inline split read_aariz_split(const std::filesystem::path& root, const std::string& split_name,
-                              landmark_set& landmarks) {
+                              landmark_set& landmarks, const aariz_read_options& options = {}) {
   namespace fs = std::filesystem;
   const auto image_dir = aariz_layout::images_dir(root, split_name);
   if (!fs::is_directory(image_dir)) throw data_error(image_dir, "missing image directory of split '" + split_name + "'");
   const auto mapping = root / aariz_layout::mapping_file;
-  const auto pixel_sizes = detail::read_pixel_sizes(mapping);
+  const auto machines = detail::read_machine_mappings(mapping);
   const auto image_files = detail::list_images(image_dir);
   if (image_files.empty()) throw data_error(image_dir, "split '" + split_name + "' holds no images");
   for (const auto& annotator : aariz_layout::annotators)
@@ -298,9 +343,10 @@ inline split read_aariz_split(const std::filesystem::path& root, const std::stri
     annotated_image image;
     image.id = image_file.stem().string();
     image.image_path = image_file;
-    const auto size = pixel_sizes.find(image.id);
-    if (size == pixel_sizes.end()) throw data_error(mapping, "no row for cephalogram '" + image.id + "'");
-    image.pixel_size_mm = size->second;
+    const auto row = machines.find(image.id);
+    if (row == machines.end()) throw data_error(mapping, "no row for cephalogram '" + image.id + "'");
+    image.pixel_size_mm = row->second.pixel_size;
+    image.device = row->second.machine;
     // Empty, non-image and oversized files are refused here, before training.
     const auto header = checked_image_header(image_file);
     image.width = header.size.width;
@@ -321,8 +367,8 @@ inline split read_aariz_split(const std::filesystem::path& root, const std::stri
 
     if (landmarks.symbols.empty()) landmarks = {files.front().symbols, files.front().titles};
     const auto count = landmarks.size();
-    std::vector<point> sum(count);
-    std::vector<int> marks(count, 0);
+    // Each annotator's point per symbol of the set (nullopt: not marked).
+    std::vector<std::vector<std::optional<point>>> marked(files.size(), std::vector<std::optional<point>>(count));
     for (std::size_t f = 0; f < files.size(); ++f) {
       auto sorted_file = files[f].symbols;
       auto sorted_expected = landmarks.symbols;
@@ -351,17 +397,29 @@ inline split read_aariz_split(const std::filesystem::path& root, const std::stri
                               "(" + std::to_string(p.x) + ", " + std::to_string(p.y) + ") lies outside the " +
                                   std::to_string(image.width) + "x" + std::to_string(image.height) + " image " +
                                   image_file.string());
-        sum[at].x += p.x;
-        sum[at].y += p.y;
-        ++marks[at];
+        marked[f][at] = p;
       }
     }
     image.landmarks.resize(count);
     image.present.resize(count);
     for (std::size_t k = 0; k < count; ++k) {
-      image.present[k] = marks[k] > 0 ? 1 : 0;
-      if (marks[k] > 0) image.landmarks[k] = {sum[k].x / marks[k], sum[k].y / marks[k]};
+      std::vector<double> xs, ys;
+      for (const auto& file_points : marked)
+        if (file_points[k]) {
+          xs.push_back(file_points[k]->x);
+          ys.push_back(file_points[k]->y);
+        }
+      image.present[k] = xs.empty() ? 0 : 1;
+      if (!xs.empty())
+        image.landmarks[k] = {detail::merge_coordinate(xs, options.merge), detail::merge_coordinate(ys, options.merge)};
     }
+    if (marked.size() == 2)
+      for (std::size_t k = 0; k < count; ++k) {
+        const auto& a = marked[0][k];
+        const auto& b = marked[1][k];
+        image.annotator_distance_px.push_back(a && b ? std::hypot(a->x - b->x, a->y - b->y)
+                                                     : std::numeric_limits<double>::quiet_NaN());
+      }
 
     if (auto cvm = detail::find_annotation(aariz_layout::cvm_dir(root, split_name), image.id))
       image.cvm_stage = detail::parse_cvm_json(detail::read_text_file(*cvm), *cvm);

@@ -32,6 +32,11 @@ struct annotated_image {
   std::vector<point> landmarks;       // original pixels, one per symbol
   std::vector<std::uint8_t> present;  // 0 when no annotator marked the landmark
   int cvm_stage = -1;                 // -1 when the split has no CVM file for it
+  // Kept for `inspect` (the floor any model is judged against): per symbol,
+  // the distance between the two annotators in original pixels; empty when
+  // the image has one annotator, NaN where one of them left the landmark out.
+  std::vector<double> annotator_distance_px;
+  std::string device;  // the imaging machine when the data names it, else empty
 };
 
 struct split {

@@ -247,6 +247,7 @@ inline split read_isbi_split(const std::filesystem::path& root, const std::strin
     image.height = header.size.height;
 
     std::vector<point> sum(isbi_layout::landmark_count);
+    std::vector<std::vector<point>> by_annotator;  // senior, then junior when read
     for (const auto& dir : annotation_dirs) {
       const auto file = dir / (stem + ".txt");
       if (!fs::is_regular_file(file))
@@ -264,7 +265,12 @@ inline split read_isbi_split(const std::filesystem::path& root, const std::strin
         sum[k].x += p.x;
         sum[k].y += p.y;
       }
+      by_annotator.push_back(points);
     }
+    if (by_annotator.size() == 2)  // both doctors mark all 19: never NaN here
+      for (std::size_t k = 0; k < isbi_layout::landmark_count; ++k)
+        image.annotator_distance_px.push_back(
+            std::hypot(by_annotator[0][k].x - by_annotator[1][k].x, by_annotator[0][k].y - by_annotator[1][k].y));
     const auto n = static_cast<double>(annotation_dirs.size());
     for (const auto& s : sum) image.landmarks.push_back({s.x / n, s.y / n});
     image.present.assign(isbi_layout::landmark_count, 1);  // both doctors mark all 19 in every image
