@@ -1,0 +1,19 @@
+// The demo recipe on labelme JSON (what clinics annotate with): the compact
+// model of aariz_demo, trained on folders of labelme files
+// (--dataset_path D with D/{train,valid,test}/*.json, optional D/symbols.txt;
+// docs/data.md). `labelme_demo synth --output D` writes a synthetic tree.
+#include <mixtrain/data/labelme.hpp>
+#include <mixtrain/mixtrain.hpp>
+
+namespace mt = mixtrain;
+
+using recipe = mt::recipe<
+    mt::model::compact_unet<{.width = 24}>,
+    mt::data::labelme<{.image_size = {256, 256}, .pixel_size_mm = 0.1},
+                      mt::augment::affine<{.rotate_deg = 8, .scale = {0.9, 1.1}, .shift_fraction = 0.04}>,
+                      mt::augment::intensity<{.brightness = 0.1, .contrast = 0.15}>>,
+    mt::task::landmark_heatmaps<{.sigma = 2.0}, mt::loss::heatmap_mse, mt::heatmap::dark>,
+    mt::optim::adamw<{.lr = 2e-3, .weight_decay = 1e-4}>,
+    mt::fit<{.epochs = 40, .batch_size = 8, .num_workers = 2, .cache_mb = 512}>>;
+
+int main(int argc, char** argv) { return mt::main<recipe>(argc, argv); }
