@@ -3,6 +3,7 @@
 // data source, model and metrics. Nothing here is known to core/.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <cstdint>
 #include <fstream>
 #include <memory>
@@ -18,6 +19,7 @@
 #include <mixtrain/optim/adamw.hpp>
 #include <mixtrain/policy/checkpoint.hpp>
 #include <mixtrain/policy/early_stopping.hpp>
+#include <mixtrain/task/image_classes.hpp>
 
 #include "../support/temporary_directory.hpp"
 
@@ -34,14 +36,21 @@ struct image {
 
 struct batch {
   int size = 0;
+  int height = side;
+  int width = side;
   std::vector<std::uint8_t> pixels;
   std::vector<std::int64_t> labels;
+  std::vector<std::size_t> dataset_indices;
+};
+
+struct image_set {
+  std::vector<image> images;
 };
 
 // Batches in a per-epoch shuffled order, on the calling thread.
 class pipeline {
  public:
-  pipeline(const std::vector<image>& set, const mt::pipeline_settings& s) : set_(set), settings_(s) {}
+  pipeline(const image_set& set, const mt::pipeline_settings& s) : set_(set.images), settings_(s) {}
   void start_epoch(std::uint64_t epoch, std::int64_t skip) {
     order_.resize(set_.size());
     for (std::size_t i = 0; i < order_.size(); ++i) order_[i] = i;
@@ -55,6 +64,7 @@ class pipeline {
       const auto& item = set_[order_[next_]];
       b.pixels.insert(b.pixels.end(), item.pixels.begin(), item.pixels.end());
       b.labels.push_back(item.label);
+      b.dataset_indices.push_back(order_[next_]);
     }
     return b;
   }
@@ -74,7 +84,7 @@ class pipeline {
 
 struct data_source {
   static constexpr std::string_view name = "bars";
-  using sample_set = std::vector<image>;
+  using sample_set = image_set;
   using target_info = std::vector<std::string>;  // class names
   using batch_type = batch;
   using pipeline_type = pipeline;
@@ -84,8 +94,8 @@ struct data_source {
     classes = {"horizontal", "vertical"};
     std::mt19937_64 rng(std::hash<std::string>{}(split));
     std::uniform_int_distribution<int> noise(0, 60), where(2, side - 4), label(0, 1);
-    sample_set set(split == "train" ? 64 : 32);
-    for (auto& item : set) {
+    sample_set set{std::vector<image>(split == "train" ? 64 : 32)};
+    for (auto& item : set.images) {
       item.label = label(rng);
       item.pixels.resize(side * side);
       for (auto& p : item.pixels) p = static_cast<std::uint8_t>(noise(rng));
@@ -102,63 +112,18 @@ struct data_source {
   [[nodiscard]] nlohmann::json contract() const { return {{"input_size", {side, side}}}; }
 };
 
-struct accuracy_metrics {
-  double val_accuracy = 0;
-  double val_loss = 0;
-  static constexpr auto fields() {
-    return std::tuple{mt::field{&accuracy_metrics::val_accuracy, "val_accuracy"},
-                      mt::field{&accuracy_metrics::val_loss, "val_loss"}};
-  }
+// The classes are the data's names; a batch carries its labels.
+struct bar_labels {
+  static constexpr std::string_view name = "bar_orientation";
+  static std::vector<std::string> classes(const std::vector<std::string>& names) { return names; }
+  static std::int64_t label(const batch& b, int i) { return b.labels[static_cast<std::size_t>(i)]; }
+  static std::int64_t label(const image& item) { return item.label; }
 };
 
-struct evaluation {
-  accuracy_metrics metrics;
-};
-
-struct classification {
-  static constexpr std::string_view name = "classification";
-  using metrics_type = accuracy_metrics;
-  struct device_batch {
-    torch::Tensor input;
-    torch::Tensor labels;
-  };
-
-  mt::model::build_options setup(const std::vector<std::string>& classes, const mt::model_facts&) {
-    classes_ = classes;
-    return {static_cast<std::int64_t>(classes.size()), 1};
-  }
-  torch::Tensor input(const batch& b, torch::Device device) const {
-    return torch::from_blob(const_cast<std::uint8_t*>(b.pixels.data()), {b.size, 1, side, side}, torch::kUInt8)
-        .to(device)
-        .to(torch::kFloat32)
-        .div_(255.0);
-  }
-  device_batch to_device(const batch& b, torch::Device device) const {
-    return {input(b, device), torch::tensor(b.labels, torch::kInt64).to(device)};
-  }
-  mt::loss_terms loss(const torch::Tensor& logits, const device_batch& b) const {
-    const auto sum = torch::nn::functional::cross_entropy(
-        logits, b.labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
-    return {sum, torch::full({}, static_cast<double>(b.labels.size(0)), logits.options())};
-  }
-  struct evaluator_type {
-    double correct = 0, loss = 0, count = 0;
-    void add(const batch& b, const torch::Tensor& logits) {
-      const auto labels = torch::tensor(b.labels, torch::kInt64);
-      correct += logits.argmax(1).eq(labels).sum().item<double>();
-      loss += torch::nn::functional::cross_entropy(
-                  logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                  .item<double>();
-      count += b.size;
-    }
-    evaluation finish() const { return {{correct / count, loss / count}}; }
-  };
-  evaluator_type evaluator(const std::vector<image>&) const { return {}; }
-  [[nodiscard]] nlohmann::json contract() const { return {{"classes", classes_}}; }
-  [[nodiscard]] nlohmann::json describe() const { return {{"name", name}, {"classes", classes_}}; }
-
-  std::vector<std::string> classes_;
-};
+// The library's image-class task (the one that classifies Aariz's CVM
+// stages), here on a data source and a model it has never seen.
+using classification = mt::task::image_classes<bar_labels, {.mean = 0.0, .std_dev = 1.0}>;
+using mean_pooled = mt::task::image_classes<bar_labels, {.pooling = mt::task::class_pooling::mean}>;
 
 struct netImpl : torch::nn::Module {
   explicit netImpl(std::int64_t classes) {
@@ -256,4 +221,55 @@ TEST_CASE("a recipe policy in the csv_log group replaces the default CSV log") {
   t.fit(train, train);
   CHECK_FALSE(std::filesystem::exists(dir.path() / "metrics.csv"));
   CHECK(log.str().find("epoch   1/1") != std::string::npos);
+}
+
+TEST_CASE("the class tally gives the confusion matrix, recall, accuracy and cross-entropy of hand-made logits") {
+  // Three classes, five images; image 3 is unlabelled.
+  const auto logits = torch::tensor({{2.0, 0.0, 0.0}, {0.0, 1.0, 0.0}, {0.0, 3.0, 0.0}, {5.0, 0.0, 0.0}, {0.0, 0.0, 1.0}})
+                          .reshape({5, 3});
+  mt::task::class_tally tally({"a", "b", "c"}, 5);
+  tally.add(logits, {0, 1, 2, -1, 2}, {0, 1, 2, 3, 4});
+  const auto r = tally.finish(0.4);
+  CHECK(r.labelled == 4);
+  CHECK(r.confusion == std::vector<std::vector<std::int64_t>>{{1, 0, 0}, {0, 1, 0}, {0, 1, 1}});
+  CHECK(r.recall[0] == 1.0);
+  CHECK(r.recall[1] == 1.0);
+  CHECK(r.recall[2] == 0.5);
+  CHECK(r.metrics.val_accuracy == Approx(0.75));
+  CHECK(r.metrics.val_balanced_accuracy == Approx(2.5 / 3));
+  // -log softmax of the true class, by hand: log(1 + 2/e^2), log(2 + e), log(2 + e^3) - 0, log(2 + e) - 1.
+  const double e = std::exp(1.0);
+  const double expected = (std::log(e * e + 2) - 2 + std::log(e + 2) - 1 + std::log(2 + e * e * e) +
+                           std::log(2 + e) - 1) / 4;
+  CHECK(r.metrics.val_cross_entropy == Approx(expected).epsilon(1e-9));
+  CHECK(r.predicted == std::vector<std::int64_t>{0, 1, 1, -1, 2});
+  CHECK(r.majority_share == 0.4);
+  const auto j = r.json();
+  CHECK(j["recall"]["c"].get<double>() == 0.5);
+  CHECK(j["confusion"][2][1].get<int>() == 1);
+}
+
+TEST_CASE("image classes pool each class plane over the image and skip unlabelled images in the loss") {
+  // [2 images, 2 classes, 2x2]: plane means (or maxima) are the logits.
+  auto output = torch::zeros({2, 2, 2, 2});
+  output[0][0].fill_(1.0);
+  output[0][1].copy_(torch::tensor({0.0, 2.0, 2.0, 0.0}).reshape({2, 2}));  // mean 1
+  output[1][1].fill_(3.0);
+  const auto labels = torch::tensor({1, -1}, torch::kInt64);
+  const auto by_mean = bars::mean_pooled{}.class_loss(output, labels);
+  CHECK(by_mean.count.item<double>() == 1.0);
+  CHECK(by_mean.sum.item<double>() == Approx(std::log(2.0)));  // logits 1 and 1
+  const auto by_max = bars::classification{}.class_loss(output, labels);
+  CHECK(by_max.count.item<double>() == 1.0);
+  CHECK(by_max.sum.item<double>() == Approx(std::log(1 + std::exp(-1.0))));  // logits 1 and 2, true class 1
+}
+
+TEST_CASE("the CVM stage labels map the file values 1 to 6 to six classes and anything else to none") {
+  using stages = mt::task::cvm_stages;
+  CHECK(stages::classes(0) == std::vector<std::string>{"CS1", "CS2", "CS3", "CS4", "CS5", "CS6"});
+  CHECK(stages::from_value(1) == 0);
+  CHECK(stages::from_value(6) == 5);
+  CHECK(stages::from_value(0) == -1);
+  CHECK(stages::from_value(7) == -1);
+  CHECK(stages::from_value(-1) == -1);
 }

@@ -4,7 +4,8 @@
 // from the one place that owns the value:
 //   - the run's numbers from fit_config::fields() (core/recipe.hpp), except
 //     --num_workers, which also takes 'auto';
-//   - --image_size and other data flags from the data source's add_flags;
+//   - --image_size and other data flags from the data source's add_flags,
+//     task flags (e.g. --class_weight) from the task's;
 //   - policy flags from each compiled-in policy (hook::add_flags);
 //   - the paths, --device, --init_from/--init_strict and --lr here.
 // A flag of a library policy that the recipe does not hold is accepted by
@@ -47,7 +48,7 @@ inline std::string check_num_workers(const std::string& v) {
 template <class Trainer>
 class command_line {
  public:
-  static constexpr bool has_synth = aariz_layout<typename Trainer::data_type>;
+  static constexpr bool has_synth = synthetic_layout<typename Trainer::data_type>;
   static constexpr bool has_predict = contract_predict_recipe<Trainer>;
   static constexpr bool has_bench = bench_command<Trainer>::has_data || bench_command<Trainer>::has_step;
 
@@ -57,7 +58,7 @@ class command_line {
   CLI::App* describe = nullptr;
   CLI::App* predict = nullptr;  // null where the recipe cannot predict
   CLI::App* bench = nullptr;
-  CLI::App* synth = nullptr;  // null where the data source reads no Aariz layout
+  CLI::App* synth = nullptr;  // null where the data source cannot write a synthetic tree
 
   std::filesystem::path checkpoint;  // evaluate, predict (default <output_dir>/last.pt)
   std::string split = "valid";       // evaluate
@@ -117,6 +118,7 @@ class command_line {
     auto& run = t.run;
     app.add_option("--dataset_path", run.dataset_path, "dataset folder (" + dataset_folder_kind<typename Trainer::data_type>() + ")");
     if constexpr (requires { t.data.add_flags(app); }) t.data.add_flags(app);
+    if constexpr (requires { t.task.add_flags(app); }) t.task.add_flags(app);
     add_field_flags(app, run.fit);
     if constexpr (requires { t.optimizer_settings.config.lr; })
       app.add_option("--lr", t.optimizer_settings.config.lr, "learning rate")->check(CLI::PositiveNumber);
@@ -177,7 +179,8 @@ class command_line {
 
   void add_synth() {
     auto& o = synth_options;
-    synth = app.add_subcommand("synth", "write a synthetic Aariz-layout dataset");
+    synth = app.add_subcommand("synth", "write a synthetic dataset in the layout of the data source '" +
+                                             std::string(Trainer::data_type::name) + "'");
     synth->add_option("--output", synth_output, "folder to write")->required();
     synth->add_option("--train", o.train_images, "training images")->check(CLI::NonNegativeNumber);
     synth->add_option("--valid", o.valid_images, "validation images")->check(CLI::NonNegativeNumber);

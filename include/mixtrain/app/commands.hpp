@@ -30,8 +30,8 @@ std::filesystem::path checkpoint_or_last(const Trainer& t, const std::filesystem
 
 template <class Trainer>
 int run_synth(command_line<Trainer>& cl) {
-  data::write_synthetic_aariz(cl.synth_output, cl.synth_options);
-  std::cout << "wrote synthetic Aariz-layout data to " << cl.synth_output.string() << "\n";
+  Trainer::data_type::write_synthetic(cl.synth_output, cl.synth_options);
+  std::cout << "wrote synthetic " << Trainer::data_type::name << "-layout data to " << cl.synth_output.string() << "\n";
   return 0;
 }
 

@@ -17,9 +17,15 @@
 
 namespace mixtrain::app {
 
-// A data source that reads the Aariz folder layout (synth writes it).
+// A data source that reads the Aariz folder layout.
 template <class Data>
 inline constexpr bool aariz_layout = std::string_view(Data::name) == "aariz";
+
+// A data source that can write a synthetic tree of its own layout: `synth`.
+template <class Data>
+concept synthetic_layout = requires(const std::filesystem::path& folder, const data::synthetic_options& o) {
+  Data::write_synthetic(folder, o);
+};
 
 // Predicts a landmark set: describe --num_landmarks, the results table.
 template <class Trainer>

@@ -10,6 +10,7 @@
 #include <ostream>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -64,16 +65,26 @@ concept landmark_results = std::same_as<Targets, data::landmark_set> && requires
   { e.baseline_errors } -> std::convertible_to<const metric::radial_errors&>;
 };
 
+// An evaluation that writes and prints itself (a class evaluation: recall,
+// confusion matrix), alone or as the `classes` part of a multi-task one.
+template <class E>
+concept self_reporting = requires(const E& e, std::ostream& out) {
+  { e.json() } -> std::convertible_to<nlohmann::json>;
+  e.print(out);
+};
+template <class E>
+concept with_class_part = requires(const E& e) { requires self_reporting<std::remove_cvref_t<decltype(e.classes)>>; };
+
 // The results of one evaluation as JSON (metrics.json, evaluation_<split>.json).
 template <class Evaluation, class Targets>
 nlohmann::json evaluation_json(const Evaluation& e, const Targets& targets, const std::string& split) {
-  if constexpr (landmark_results<Evaluation, Targets>) {
-    return metrics_json(e.errors, e.baseline_errors, targets, split);
-  } else {
-    auto j = describe_fields(e.metrics);
-    j["split"] = split;
-    return j;
-  }
+  nlohmann::json j;
+  if constexpr (landmark_results<Evaluation, Targets>) j = metrics_json(e.errors, e.baseline_errors, targets, split);
+  else if constexpr (self_reporting<Evaluation>) j = e.json();
+  else j = describe_fields(e.metrics);
+  if constexpr (with_class_part<Evaluation>) j["classes"] = e.classes.json();
+  j["split"] = split;
+  return j;
 }
 
 // The results of one evaluation on the console.
@@ -81,10 +92,17 @@ template <class Evaluation, class Targets>
 void print_evaluation(std::ostream& out, const Evaluation& e, const Targets& targets, const std::string& title) {
   if constexpr (landmark_results<Evaluation, Targets>) {
     print_results_table(out, e.errors, e.baseline_errors, targets, title);
+  } else if constexpr (self_reporting<Evaluation>) {
+    out << "\n" << title << "\n";
+    e.print(out);
   } else {
     out << "\n" << title << "\n";
     const auto metrics = describe_fields(e.metrics);
     for (const auto& [name, value] : metrics.items()) out << fmt::format("{:<16} {}\n", name, value.dump());
+  }
+  if constexpr (with_class_part<Evaluation>) {
+    out << "\nimage classes\n";
+    e.classes.print(out);
   }
 }
 

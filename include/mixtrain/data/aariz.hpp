@@ -13,6 +13,7 @@
 #include <mixtrain/data/aariz_reader.hpp>
 #include <mixtrain/data/geometry.hpp>
 #include <mixtrain/data/landmark_images.hpp>
+#include <mixtrain/data/synthetic_aariz.hpp>
 
 namespace mixtrain::data {
 
@@ -35,6 +36,11 @@ struct aariz : landmark_images<landmark_images_config{.image_size = C.image_size
   // Reads one split; the landmark set comes from the data (checked across splits).
   split read_split(const std::filesystem::path& root, const std::string& split_name, landmark_set& landmarks) const {
     return read_aariz_split(root, split_name, landmarks, options);
+  }
+
+  // `synth`: a synthetic tree in this layout.
+  static void write_synthetic(const std::filesystem::path& folder, const synthetic_options& options) {
+    write_synthetic_aariz(folder, options);
   }
 
   [[nodiscard]] nlohmann::json describe() const {

@@ -234,6 +234,7 @@ class aariz_samples final : public sample_producer {
       const bool inside = p.x >= -0.5 && p.y >= -0.5 && p.x <= input_.width - 0.5 && p.y <= input_.height - 0.5;
       slot.present[k] = (record.present[k] && (inside || !augment_)) ? 1.0f : 0.0f;
     }
+    if (slot.image_label) *slot.image_label = record.cvm_stage;
     if (!cached && cache_.budget() > 0) cache_.offer(request.dataset_index, std::move(fresh));
     const auto t3 = clock::now();
     auto ns = [](auto d) { return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count(); };

@@ -57,6 +57,7 @@ struct sample_slot {
   float* landmarks = nullptr;
   float* present = nullptr;
   affine* input_from_original = nullptr;
+  std::int32_t* image_label = nullptr;  // the image's class label (Aariz: its CVM stage), -1 when none
 };
 
 struct sample_request {
@@ -76,11 +77,13 @@ struct batch {
   std::vector<float> present;         // [size, L]; 0 = missing or skipped
   std::vector<std::size_t> dataset_indices;
   std::vector<affine> input_from_original;
+  std::vector<std::int32_t> image_labels;  // [size]; the image's class label (Aariz: CVM stage), -1 = none
   std::vector<std::string> skipped;   // messages of bad samples skipped in this batch
 
   [[nodiscard]] std::size_t bytes() const {
     return pixels.size() + (landmarks.size() + present.size()) * sizeof(float) +
-           dataset_indices.size() * sizeof(std::size_t) + input_from_original.size() * sizeof(affine);
+           dataset_indices.size() * sizeof(std::size_t) + input_from_original.size() * sizeof(affine) +
+           image_labels.size() * sizeof(std::int32_t);
   }
 };
 
@@ -314,6 +317,7 @@ class batch_pipeline {
       b.present.resize(n * static_cast<std::size_t>(num_landmarks_));
       b.dataset_indices = order_ | ranges::views::slice(first, first + n) | ranges::to<std::vector>();
       b.input_from_original.resize(n);
+      b.image_labels.assign(n, -1);
       entry->remaining = b.size;
     }
     return *entry;
@@ -381,7 +385,8 @@ class batch_pipeline {
       const auto pixels = static_cast<std::size_t>(b.height) * static_cast<std::size_t>(b.width);
       const auto l = static_cast<std::size_t>(num_landmarks_);
       const sample_slot out{b.pixels.data() + in_batch * pixels, b.landmarks.data() + in_batch * l * 2,
-                            b.present.data() + in_batch * l, b.input_from_original.data() + in_batch};
+                            b.present.data() + in_batch * l, b.input_from_original.data() + in_batch,
+                            b.image_labels.data() + in_batch};
       std::exception_ptr failure;
       std::string skipped;
       try {
@@ -394,6 +399,7 @@ class batch_pipeline {
             skipped = "(message lost)";
           }
           std::fill(out.present, out.present + l, 0.0f);  // contributes nothing to loss or metrics
+          *out.image_label = -1;
         } else {
           failure = std::current_exception();
         }

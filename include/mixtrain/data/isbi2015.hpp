@@ -9,6 +9,7 @@
 // Splits: train (TrainingData 001-130), valid (131-150), test (Test1Data),
 // test2 (Test2Data). The preprocessing contract is the Aariz source's, so a
 // checkpoint's input size carries over; its landmark set (19) does not.
+#include <algorithm>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -20,6 +21,8 @@
 #include <mixtrain/data/geometry.hpp>
 #include <mixtrain/data/isbi_reader.hpp>
 #include <mixtrain/data/landmark_images.hpp>
+#include <mixtrain/data/synthetic_aariz.hpp>
+#include <mixtrain/data/synthetic_isbi.hpp>
 
 namespace mixtrain::data {
 
@@ -39,6 +42,24 @@ struct isbi2015 : landmark_images<landmark_images_config{.image_size = C.image_s
 
   split read_split(const std::filesystem::path& root, const std::string& split_name, landmark_set& landmarks) const {
     return read_isbi_split(root, split_name, landmarks, options);
+  }
+
+  // `synth`: a synthetic tree in this layout. Every image has the same size,
+  // as in the challenge (1935x2400 at the defaults: height --max_side, width
+  // 0.806 of it but at least --min_side). The layout fixes the split ranges,
+  // so counts are capped at them (validation: 20 images, 131-150); test2
+  // gets as many images as test.
+  static void write_synthetic(const std::filesystem::path& folder, const synthetic_options& o) {
+    auto capped = [](int count, const isbi_layout::split_spec& r) { return std::min(count, r.last - r.first + 1); };
+    synthetic_isbi_options isbi;
+    isbi.train_images = capped(o.train_images, isbi_layout::splits[0]);
+    isbi.valid_images = capped(o.valid_images, isbi_layout::splits[1]);
+    isbi.test_images = capped(o.test_images, isbi_layout::splits[2]);
+    isbi.test2_images = capped(o.test_images, isbi_layout::splits[3]);
+    isbi.height = o.max_side;
+    isbi.width = std::max(o.min_side, static_cast<int>(0.806 * o.max_side + 0.5));
+    isbi.seed = o.seed;
+    write_synthetic_isbi(folder, isbi);
   }
 
   [[nodiscard]] nlohmann::json describe() const {

@@ -79,7 +79,31 @@ struct rendered {
   std::vector<point> landmarks;
 };
 
-inline rendered render(std::mt19937_64& rng, int width, int height) {
+// The cervical vertebrae C2-C4 behind the mandible, drawn so that the CVM
+// stage (1-6, 0 = none) is visible: with each stage the bodies grow taller
+// (wedge to square to upright), brighter, and one more lower border turns
+// concave (C2 from stage 2, C3 from 3, C4 from 4), as in the real staging.
+template <class Place>
+void draw_vertebrae(cv::Mat& image, const Place& place, double head, double angle, int stage) {
+  if (stage <= 0) return;
+  const double width = 0.09 * head, height = 0.09 * head * (0.45 + 0.12 * stage);
+  for (int v = 0; v < 3; ++v) {
+    const auto centre = to_cv(place(0.22, 0.70 + 0.13 * v));
+    const cv::RotatedRect body(centre, cv::Size2f(static_cast<float>(width), static_cast<float>(height)),
+                               static_cast<float>(angle * 180 / M_PI));
+    cv::Point2f corners[4];
+    body.points(corners);
+    std::vector<cv::Point> polygon(corners, corners + 4);
+    cv::fillConvexPoly(image, polygon, cv::Scalar(80 + 25 * stage));
+    if (stage >= 2 + v) {  // a concave lower border: a dark notch in its middle
+      const auto notch = to_cv(place(0.22, 0.70 + 0.13 * v + 0.5 * height / head));
+      cv::ellipse(image, notch, cv::Size(static_cast<int>(width * 0.3), static_cast<int>(height * 0.2)),
+                  angle * 180 / M_PI, 0, 360, cv::Scalar(40), cv::FILLED);
+    }
+  }
+}
+
+inline rendered render(std::mt19937_64& rng, int width, int height, int cvm_stage = 0) {
   std::uniform_real_distribution<double> u(0.0, 1.0);
   std::normal_distribution<double> n(0.0, 1.0);
   auto between = [&](double lo, double hi) { return lo + (hi - lo) * u(rng); };
@@ -122,6 +146,7 @@ inline rendered render(std::mt19937_64& rng, int width, int height) {
   cv::line(image, at("LIA"), at("LIT"), cv::Scalar(205), line * 2);
   cv::circle(image, at("S"), static_cast<int>(head * 0.03), cv::Scalar(60), cv::FILLED);
   cv::circle(image, at("Po"), static_cast<int>(head * 0.02), cv::Scalar(45), cv::FILLED);
+  draw_vertebrae(image, place, head, angle, cvm_stage);
   // Each landmark sits on a small ring of its own brightness: a visible anchor.
   for (std::size_t i = 0; i < out.landmarks.size(); ++i) {
     const int radius = std::max(3, static_cast<int>(head * 0.011));
@@ -180,7 +205,8 @@ inline void write_synthetic_aariz(const std::filesystem::path& root, const synth
       const std::string id = "synth" + std::to_string(100000 + serial).substr(1);
       const int height = side(rng);
       const int width = std::clamp(static_cast<int>(height / aspect(rng)), options.min_side, options.max_side);
-      auto picture = synthetic::render(rng, width, height);
+      const int stage = 1 + serial % 6;
+      auto picture = synthetic::render(rng, width, height, stage);
       cv::imwrite((aariz_layout::images_dir(root, split_name) / (id + device.extension)).string(), picture.image);
       // Annotators disagree by a fraction of a millimetre.
       for (std::size_t a = 0; a < aariz_layout::annotators.size(); ++a) {
@@ -190,7 +216,6 @@ inline void write_synthetic_aariz(const std::filesystem::path& root, const synth
         synthetic::write_landmark_json(aariz_layout::landmarks_dir(root, split_name, aariz_layout::annotators[a]) / (id + ".json"),
                                        id, marked);
       }
-      const int stage = 1 + serial % 6;
       nlohmann::json cvm = {{"ceph_id", id}, {"cvm_stage", {{"id", 50 + stage}, {"title", "CVM-S" + std::to_string(stage)}, {"value", stage}}}};
       std::ofstream(aariz_layout::cvm_dir(root, split_name) / (id + ".json")) << cvm.dump(1);
       const std::string format = std::string(device.extension).substr(1);
