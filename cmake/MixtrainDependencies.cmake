@@ -20,3 +20,16 @@ function(mixtrain_link_dependencies target)
     Boost::headers range-v3::range-v3 nlohmann_json::nlohmann_json
     CLI11::CLI11 fmt::fmt Threads::Threads)
 endfunction()
+
+# DICOM (DCMTK), for the recipes and tests that include <mixtrain/data/dicom.hpp>
+# only: they link mixtrain::dicom; everything else builds without DCMTK. An
+# imported INTERFACE target, so that the build tree and the installed package
+# (this file is included by mixtrainConfig.cmake) define it the same way.
+find_package(DCMTK CONFIG QUIET)
+if(DCMTK_FOUND AND TARGET DCMTK::dcmimage AND NOT TARGET mixtrain::dicom)
+  add_library(mixtrain::dicom INTERFACE IMPORTED)
+  target_link_libraries(mixtrain::dicom INTERFACE
+    DCMTK::dcmimage DCMTK::dcmimgle DCMTK::dcmjpeg DCMTK::dcmjpls DCMTK::dcmdata DCMTK::oflog DCMTK::ofstd)
+elseif(NOT DCMTK_FOUND)
+  message(STATUS "DCMTK not found: no mixtrain::dicom, DICOM images are not read (install libdcmtk-dev)")
+endif()

@@ -291,10 +291,9 @@ inline std::map<std::string, std::filesystem::path> list_images(const std::files
     const auto& file = entry.path();
     if (!entry.is_regular_file() || file.filename().string().starts_with(".")) continue;
     const auto ext = lowercase(file.extension().string());
-    if (std::ranges::find(aariz_layout::image_extensions, ext) == aariz_layout::image_extensions.end())
-      throw data_error(file, "'" + (ext.empty() ? file.filename().string() : ext) +
-                                 "' files are not read: the reader takes " + std::string(taken_image_formats) +
-                                 "; convert the file or move it out of the folder");
+    // image_file.hpp lists the extensions taken (.dcm only with dicom.hpp included).
+    if (auto problem = untaken_extension_problem(ext, ext.empty() ? file.filename().string() : ext); !problem.empty())
+      throw data_error(file, problem);
     if (const auto [it, fresh] = images.emplace(file.stem().string(), file); !fresh)
       throw data_error(file, "a second image for cephalogram '" + it->first + "' (also " + it->second.filename().string() + ")");
   }

@@ -4,21 +4,22 @@
 // not PNG/JPEG/BMP, truncated, or a header claiming too many pixels), and
 // decoding with a clear error that names the file.
 //
-// Formats taken: PNG, JPEG and BMP, recognised by their first bytes (the
-// extension only selects files in aariz_reader.hpp). Grayscale PNGs of 8 or 16
-// bits, not interlaced, go through png_decode.hpp (libdeflate); the rest
-// through OpenCV.
+// Formats taken: PNG, JPEG, BMP and TIFF (8 or 16-bit samples, first page),
+// recognised by their first bytes (the extension only selects files in the
+// readers, through taken_image_extensions()), and DICOM when
+// <mixtrain/data/dicom.hpp> is included (it registers a decoder below, so
+// this header never includes DCMTK). Grayscale PNGs of 8 or 16 bits, not
+// interlaced, go through png_decode.hpp (libdeflate); the rest through OpenCV.
 //
 // Pixel values. The decoded image is always 8-bit, one channel:
 //  - 8-bit gray: as stored.
-//  - 16-bit gray PNG: the high byte, v >> 8 = floor(v / 256), exactly what
-//    OpenCV's IMREAD_GRAYSCALE gives (libpng's png_set_strip_16). The low byte
-//    is dropped and there is no windowing: a 12-bit X-ray stored in 16 bits
-//    (0..4095) comes out as 0..15, nearly black. Rescale such files first.
-//  - Colour (RGB, RGBA, palette PNG; 24/32-bit BMP; colour JPEG): the BT.601
-//    luma 0.299 R + 0.587 G + 0.114 B (libpng/OpenCV fixed point, within one
-//    grey level), alpha ignored; 16-bit colour channels are first cut to their
-//    high byte in the same way.
+//  - 16-bit PNG or TIFF: the percentile window of image_window.hpp (the
+//    0.5th..99.5th percentile of the image's values mapped linearly onto
+//    0..255), so a 12-bit X-ray stored in 16 bits uses the whole 8-bit range.
+//    Colour is first made luma at 16 bits. DICOM: see dicom.hpp.
+//  - Colour (RGB, RGBA, palette PNG; 24/32-bit BMP; colour JPEG or TIFF): the
+//    BT.601 luma 0.299 R + 0.587 G + 0.114 B (libpng/OpenCV fixed point,
+//    within one grey level), alpha ignored.
 //
 // Reduced decoding. Only JPEG decodes faster at reduced resolution: libjpeg
 // scales in the DCT domain, so output pixel k covers original pixels
@@ -44,7 +45,10 @@
 
 #include <mixtrain/data/annotation.hpp>
 #include <mixtrain/data/geometry.hpp>
+#include <mixtrain/data/image_format.hpp>
+#include <mixtrain/data/image_window.hpp>
 #include <mixtrain/data/png_decode.hpp>
+#include <mixtrain/data/tiff_header.hpp>
 
 namespace mixtrain::data {
 
@@ -61,17 +65,19 @@ inline std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& pa
   return bytes;
 }
 
-enum class image_format { unknown, png, jpeg, bmp };
-
-inline image_format format_of(const std::vector<std::uint8_t>& b) {
-  if (b.size() >= 8 && b[0] == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G') return image_format::png;
-  if (b.size() >= 2 && b[0] == 0xFF && b[1] == 0xD8) return image_format::jpeg;
-  if (b.size() >= 2 && b[0] == 'B' && b[1] == 'M') return image_format::bmp;
-  return image_format::unknown;
-}
-
-// Width and height from a PNG, BMP or JPEG header; nullopt for other formats.
+// Width and height from a PNG, BMP, JPEG or TIFF header (or DICOM with its
+// decoder registered); nullopt for other formats or when not found in `b`.
 inline std::optional<cv::Size> image_size_from_header(const std::vector<std::uint8_t>& b) {
+  if (is_tiff(b)) {
+    const auto d = parse_tiff_directory(b);
+    return d.complete && d.size.width > 0 && d.size.height > 0 ? std::optional(d.size) : std::nullopt;
+  }
+  if (format_of(b) == image_format::dicom) {
+    image_header h;
+    const auto* codec = registered_codec(image_format::dicom);
+    if (!codec || !codec->read_header(b, h).empty()) return std::nullopt;
+    return h.size;
+  }
   auto be32 = [&](std::size_t i) { return (b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]; };
   auto le32 = [&](std::size_t i) {  // BMP heights are negative for top-down rows; INT_MIN has no absolute value
     const auto v = static_cast<std::int32_t>(b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (static_cast<std::uint32_t>(b[i + 3]) << 24));
@@ -93,29 +99,20 @@ inline std::optional<cv::Size> image_size_from_header(const std::vector<std::uin
   return std::nullopt;
 }
 
-// Reads only the first 64 KiB: enough for any PNG, BMP or JPEG header.
-inline std::optional<cv::Size> read_image_header_size(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<std::uint8_t> head(1 << 16);
-  in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
-  head.resize(static_cast<std::size_t>(in.gcount()));
-  return image_size_from_header(head);
-}
-
-// What the header says about the pixels: enough to bound decoding memory.
-struct image_header {
-  image_format format = image_format::unknown;
-  cv::Size size;
-  int channels = 0;         // 0 when unknown
-  int bits = 8;             // per channel
-  bool interlaced = false;  // PNG Adam7, or a progressive JPEG
-};
-
 inline image_header parse_image_header(const std::vector<std::uint8_t>& b) {
   image_header h;
   h.format = format_of(b);
+  if (h.format == image_format::dicom) {
+    if (const auto* codec = registered_codec(image_format::dicom)) codec->read_header(b, h);
+    return h;
+  }
+  h.pixel_size_source = "none: only DICOM files carry a pixel size read here";
   if (const auto size = image_size_from_header(b)) h.size = *size;
-  if (h.format == image_format::png && b.size() >= 29) {
+  if (h.format == image_format::tiff) {
+    const auto d = parse_tiff_directory(b);
+    h.bits = d.bits;
+    h.channels = d.channels;
+  } else if (h.format == image_format::png && b.size() >= 29) {
     const int colour = b[25];
     h.bits = b[24];
     h.channels = colour == 0 ? 1 : colour == 2 ? 3 : colour == 3 ? 1 : colour == 4 ? 2 : colour == 6 ? 4 : 0;
@@ -151,8 +148,14 @@ inline std::size_t decode_bytes_bound(const image_header& h, std::size_t file_by
   const auto bytes_per_sample = static_cast<std::size_t>(h.bits > 8 ? 2 : 1);
   std::size_t decoding = file_bytes + gray;
   switch (h.format) {
-    case image_format::png:  // file (IDAT data joined in place) + inflated rows; OpenCV's path: + output
-      decoding = file_bytes + (w * channels * bytes_per_sample + 1) * rows + gray;
+    case image_format::png:  // file (IDAT data joined in place) + inflated rows; OpenCV's path: + output (16-bit too)
+      decoding = file_bytes + (w * channels * bytes_per_sample + 1) * rows + gray + (bytes_per_sample - 1) * 2 * gray;
+      break;
+    case image_format::tiff:  // file + libtiff's samples + a 16-bit gray copy + output
+      decoding = file_bytes + w * channels * bytes_per_sample * rows + 2 * gray + gray;
+      break;
+    case image_format::dicom:  // DCMTK: the dataset, the decompressed samples, its 32-bit values; our copy + output
+      decoding = 2 * file_bytes + w * channels * bytes_per_sample * rows + 8 * gray + gray;
       break;
     case image_format::jpeg:  // a progressive JPEG keeps every DCT coefficient (2 bytes) until the end
       decoding = file_bytes + gray + (h.interlaced ? 2 * channels * (w + 16) * (rows + 16) : 0);
@@ -166,17 +169,6 @@ inline std::size_t decode_bytes_bound(const image_header& h, std::size_t file_by
   }
   const std::size_t halving = gray + gray / 3 + 1;  // after decoding: the image and its halves
   return std::max(decoding, halving) + slack;
-}
-
-inline std::size_t decode_bytes_bound(const std::filesystem::path& path) {
-  std::error_code ec;
-  const auto file_bytes = std::filesystem::file_size(path, ec);
-  if (ec) return 0;
-  std::ifstream in(path, std::ios::binary);
-  std::vector<std::uint8_t> head(1 << 16);
-  in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
-  head.resize(static_cast<std::size_t>(in.gcount()));
-  return decode_bytes_bound(parse_image_header(head), static_cast<std::size_t>(file_bytes));
 }
 
 // Why a file cannot hold a whole image, or empty when it looks complete.
@@ -212,6 +204,12 @@ inline std::string truncation_problem(const std::vector<std::uint8_t>& b) {
       const std::uint64_t row = ((bits * width + 31) / 32) * 4;
       return offset + row * height <= b.size() ? "" : "image file is truncated (BMP pixel data incomplete)";
     }
+    case image_format::tiff: {
+      const auto d = parse_tiff_directory(b);
+      if (!d.complete) return "image file is truncated (TIFF directory missing)";
+      return d.data_end <= b.size() ? "" : "image file is truncated (TIFF strip data incomplete)";
+    }
+    case image_format::dicom:  // DCMTK reports a short pixel data element
     case image_format::unknown:
       return "";
   }
@@ -225,7 +223,6 @@ inline bool looks_truncated(const std::vector<std::uint8_t>& b) { return !trunca
 // so a 10 MB file could claim 10^10 pixels (a decompression bomb).
 inline constexpr std::int64_t max_image_pixels = std::int64_t{1} << 28;  // 268 Mpx, e.g. 16384 x 16384
 inline constexpr int max_image_side = 65535;                            // JPEG's own limit
-inline constexpr std::string_view taken_image_formats = "PNG, JPEG or BMP (.png, .jpg, .jpeg, .bmp)";
 
 // A name for a few formats the reader does not take, so the error says what
 // the file is rather than "unknown".
@@ -233,8 +230,7 @@ inline std::string_view untaken_format_name(const std::vector<std::uint8_t>& b) 
   auto starts = [&](std::string_view magic, std::size_t at = 0) {
     return b.size() >= at + magic.size() && std::equal(magic.begin(), magic.end(), b.begin() + static_cast<std::ptrdiff_t>(at));
   };
-  if (starts(std::string_view("II*\0", 4)) || starts(std::string_view("MM\0*", 4))) return "a TIFF file";
-  if (starts("DICM", 128)) return "a DICOM file";
+  if (starts(std::string_view("II+\0", 4)) || starts(std::string_view("MM\0+", 4))) return "a BigTIFF file";
   if (starts("GIF8")) return "a GIF file";
   if (starts("RIFF") && starts("WEBP", 8)) return "a WebP file";
   if (starts(std::string_view("\0\0\0\x0cjP  ", 8)) || starts(std::string_view("\xff\x4f\xff\x51", 4))) return "a JPEG 2000 file";
@@ -243,10 +239,19 @@ inline std::string_view untaken_format_name(const std::vector<std::uint8_t>& b) 
 }
 
 // Why the header in `b` (the file's start or all of it) cannot be decoded
-// here, or empty when it can: empty, not PNG/JPEG/BMP, no size, or too big.
+// here, or empty when it can: empty, not a format taken, no size, or too big.
 inline std::string header_problem(const std::vector<std::uint8_t>& b) {
   if (b.empty()) return "image file is empty (0 bytes)";
-  if (format_of(b) == image_format::unknown) {
+  const auto format = format_of(b);
+  if (format == image_format::dicom) {
+    const auto* codec = registered_codec(image_format::dicom);
+    if (!codec) return "not an image the reader takes (a DICOM file): " + std::string(dicom_not_built_in);
+    image_header h;
+    if (auto problem = codec->read_header(b, h); !problem.empty()) return problem;
+  }
+  if (format == image_format::tiff)
+    if (auto problem = tiff_problem(parse_tiff_directory(b)); !problem.empty()) return problem;
+  if (format == image_format::unknown) {
     std::string first;
     for (std::size_t i = 0; i < std::min<std::size_t>(b.size(), 4); ++i) {
       static constexpr char hex[] = "0123456789abcdef";
@@ -254,7 +259,7 @@ inline std::string header_problem(const std::vector<std::uint8_t>& b) {
     }
     const auto name = untaken_format_name(b);
     return "not an image the reader takes (" + (name.empty() ? "it starts with bytes " + first : std::string(name)) +
-           "); it takes " + std::string(taken_image_formats);
+           "); it takes " + taken_image_formats();
   }
   const auto size = image_size_from_header(b);
   if (!size) return "image header is damaged or incomplete (no image size found)";
@@ -268,17 +273,41 @@ inline std::string header_problem(const std::vector<std::uint8_t>& b) {
 }
 
 // The file's first 64 KiB, enough for a PNG or BMP header and nearly every
-// JPEG one; the whole file when a JPEG's frame header lies beyond (large
-// EXIF or ICC segments come first).
+// JPEG or DICOM one; the whole file when a JPEG's frame header lies beyond
+// (large EXIF or ICC segments come first), a DICOM's image tags do, or a
+// TIFF's directory does (libtiff writes it after the pixel data).
 inline std::vector<std::uint8_t> read_image_head(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw data_error(path, "cannot open image file");
   std::vector<std::uint8_t> head(1 << 16);
   in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
   head.resize(static_cast<std::size_t>(in.gcount()));
-  if (head.size() == (1u << 16) && format_of(head) == image_format::jpeg && !image_size_from_header(head))
-    return read_file_bytes(path);
+  const auto format = format_of(head);
+  const bool deferred = format == image_format::jpeg || format == image_format::tiff || format == image_format::dicom;
+  if (head.size() == (1u << 16) && deferred && !image_size_from_header(head)) return read_file_bytes(path);
   return head;
+}
+
+// Width and height from the file's header (read_image_head: the whole file
+// when a JPEG, TIFF or DICOM header needs it); nullopt when unreadable.
+inline std::optional<cv::Size> read_image_header_size(const std::filesystem::path& path) {
+  try {
+    return image_size_from_header(read_image_head(path));
+  } catch (const data_error&) {
+    return std::nullopt;
+  }
+}
+
+// The bound for a file; its header as checked_image_header reads it. 0 when unreadable.
+inline std::size_t decode_bytes_bound(const std::filesystem::path& path) {
+  std::error_code ec;
+  const auto file_bytes = std::filesystem::file_size(path, ec);
+  if (ec) return 0;
+  try {
+    return decode_bytes_bound(parse_image_header(read_image_head(path)), static_cast<std::size_t>(file_bytes));
+  } catch (const data_error&) {
+    return 0;
+  }
 }
 
 // The header of an image file, or a data_error naming the file and what is
@@ -319,22 +348,27 @@ inline int reduction_for(double needed_scale) {
 inline decoded_image decode_grayscale(std::vector<std::uint8_t> bytes, const std::filesystem::path& path,
                                       double needed_scale_or_zero = 0) {
   if (auto problem = header_problem(bytes); !problem.empty()) throw data_error(path, "cannot decode image: " + problem);
-  const auto header_size = image_size_from_header(bytes);
-  if (auto problem = truncation_problem(bytes); !problem.empty()) throw data_error(path, problem);
   const auto format = format_of(bytes);
+  // A DICOM file is parsed once more, by its decoder: its size comes from the pixels.
+  const bool dicom = format == image_format::dicom;
+  const auto header_size = dicom ? std::nullopt : image_size_from_header(bytes);
+  if (auto problem = truncation_problem(bytes); !problem.empty()) throw data_error(path, problem);
+  const auto header = dicom ? image_header{} : parse_image_header(bytes);
   int factor = 1;
   if (format == image_format::jpeg && header_size && needed_scale_or_zero > 0) factor = reduction_for(needed_scale_or_zero);
   const int flag = (factor == 8   ? cv::IMREAD_REDUCED_GRAYSCALE_8
                     : factor == 4 ? cv::IMREAD_REDUCED_GRAYSCALE_4
                     : factor == 2 ? cv::IMREAD_REDUCED_GRAYSCALE_2
                                   : cv::IMREAD_GRAYSCALE) |
-                   cv::IMREAD_IGNORE_ORIENTATION;
+                   cv::IMREAD_IGNORE_ORIENTATION | (header.bits > 8 ? cv::IMREAD_ANYDEPTH : 0);  // 16 bits: windowed below
   cv::Mat pixels;
   auto fast = detail::png_status::unsupported;
   if (format == image_format::png) fast = detail::decode_png_fast(bytes, pixels);
   if (fast == detail::png_status::corrupt)
     throw data_error(path, "cannot decode image: corrupt PNG data (bad chunk, filter or compressed stream)");
-  if (fast == detail::png_status::unsupported) {
+  if (dicom) {
+    pixels = registered_codec(image_format::dicom)->decode(bytes, path);  // header_problem checked it is there
+  } else if (fast == detail::png_status::unsupported) {
     try {
       pixels = cv::imdecode(cv::_InputArray(bytes.data(), static_cast<int>(bytes.size())), flag);
     } catch (const cv::Exception& e) {
@@ -342,7 +376,9 @@ inline decoded_image decode_grayscale(std::vector<std::uint8_t> bytes, const std
     }
   }
   if (pixels.empty()) throw data_error(path, "cannot decode image: the file is corrupt, truncated or not an image");
-  if (pixels.depth() != CV_8U) pixels.convertTo(pixels, CV_8U, 1.0 / 257.0);  // not expected: IMREAD_GRAYSCALE gives 8 bits
+  if (pixels.depth() == CV_16U && pixels.channels() == 1) pixels = percentile_window_to_8bit(pixels);
+  if (pixels.channels() != 1) throw data_error(path, "cannot decode image: the decoder gave " + std::to_string(pixels.channels()) + " channels");
+  if (pixels.depth() != CV_8U) pixels.convertTo(pixels, CV_8U, 1.0 / 257.0);  // not expected
   decoded_image out;
   out.original_size = header_size.value_or(pixels.size());
   if (factor > 1) {

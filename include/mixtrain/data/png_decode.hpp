@@ -16,6 +16,8 @@
 
 #include <opencv2/core.hpp>
 
+#include <mixtrain/data/image_window.hpp>
+
 namespace mixtrain::data {
 
 namespace detail {
@@ -140,8 +142,9 @@ inline bool unfilter_row(int filter, std::uint8_t* row, const std::uint8_t* prev
 
 enum class png_status { decoded, unsupported, corrupt };
 
-// Decodes a non-interlaced grayscale PNG of 8 or 16 bits to 8-bit gray
-// exactly as OpenCV's IMREAD_GRAYSCALE does (16 bits: the high byte). Two
+// Decodes a non-interlaced grayscale PNG of 8 or 16 bits to 8-bit gray: 8
+// bits exactly as OpenCV's IMREAD_GRAYSCALE does, 16 bits through the
+// percentile window of image_window.hpp (not OpenCV's high byte). Two
 // buffers only: the file's bytes, whose IDAT data are joined in place (so a
 // decoded PNG leaves `b` altered; an unsupported one leaves it untouched),
 // and the inflated rows, unfiltered in place; `out` is a view into them.
@@ -187,19 +190,26 @@ inline png_status decode_png_fast(std::vector<std::uint8_t>& b, cv::Mat& out) {
 
   const std::size_t length = stride - 1;
   const std::uint8_t* previous = nullptr;
-  auto narrow = [&](std::uint8_t* row) {  // 16 to 8 bits in place: the high byte comes first
-    for (std::uint32_t x = 0; x < width; ++x) row[x] = row[2 * x];
-  };
+  // 16 bits: every row is unfiltered first (the next row needs the 16-bit
+  // one above), counting values; then narrowed in place through the window.
+  std::vector<std::uint64_t> counts(bpp == 2 ? 65536 : 0, 0);
   for (std::uint32_t y = 0; y < height; ++y) {
     std::uint8_t* row = rows.ptr<std::uint8_t>(static_cast<int>(y));
     std::uint8_t* pixels = row + 1;
     const bool ok = bpp == 1 ? unfilter_row_gray8(row[0], pixels, previous, length)
                              : unfilter_row(row[0], pixels, previous, length, bpp);
     if (!ok) return png_status::corrupt;
-    if (bpp == 2 && previous) narrow(const_cast<std::uint8_t*>(previous));  // the row below no longer needs it
+    if (bpp == 2)
+      for (std::uint32_t x = 0; x < width; ++x) ++counts[(std::size_t{pixels[2 * x]} << 8) | pixels[2 * x + 1]];
     previous = pixels;
   }
-  if (bpp == 2) narrow(const_cast<std::uint8_t*>(previous));
+  if (bpp == 2) {
+    const auto table = window_table16(window_from_histogram(counts, 0));
+    for (std::uint32_t y = 0; y < height; ++y) {  // big-endian samples; row y shrinks onto its own first half
+      std::uint8_t* pixels = rows.ptr<std::uint8_t>(static_cast<int>(y)) + 1;
+      for (std::uint32_t x = 0; x < width; ++x) pixels[x] = table[(std::size_t{pixels[2 * x]} << 8) | pixels[2 * x + 1]];
+    }
+  }
   out = rows(cv::Rect(1, 0, static_cast<int>(width), static_cast<int>(height)));
   return png_status::decoded;
 }
