@@ -1,7 +1,9 @@
 // DICOM through DCMTK: files written here with DCMTK (uncompressed, RLE, JPEG
 // lossless, JPEG-LS), pixel spacing and its sources, MONOCHROME1, window
 // centre/width and rescale by hand-computed values, transfer syntaxes not
-// taken, and the message when the decoder is not registered.
+// taken, and the message when the decoder is not registered. Then
+// data::write_dicom_image (dicom_writer.hpp) read back, and the synthetic
+// labelme tree over DICOM images with the pixel size from their tags.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -20,7 +22,9 @@
 
 #include <mixtrain/data/aariz_reader.hpp>
 #include <mixtrain/data/dicom.hpp>
+#include <mixtrain/data/dicom_writer.hpp>
 #include <mixtrain/data/image_file.hpp>
+#include <mixtrain/data/labelme_reader.hpp>
 
 #include "../support/temporary_directory.hpp"
 
@@ -232,4 +236,95 @@ TEST_CASE("formats: without the DICOM decoder registered a .dcm says how to enab
                                                                               "DICOM files are read only with the DICOM decoder"));
   codecs = saved;
   CHECK_THAT(data::taken_image_formats(), Contains("DICOM") && Contains(".dcm"));
+}
+
+TEST_CASE("formats: write_dicom_image reads back with its bits, pixel size and values", "[formats][dicom]") {
+  temporary_directory dir;
+  const auto values = ramp(1000, 30, 0, 4095);
+  cv::Mat wide(10, 100, CV_16UC1);
+  for (int i = 0; i < 1000; ++i) wide.at<std::uint16_t>(i / 100, i % 100) = static_cast<std::uint16_t>(values[static_cast<std::size_t>(i)]);
+  const auto twelve = dir.path() / "twelve.dcm";
+  data::write_dicom_image(twelve, wide, 0.12);
+  const auto header = data::checked_image_header(twelve);
+  CHECK(header.format == data::image_format::dicom);
+  CHECK(header.size == cv::Size(100, 10));
+  CHECK(header.bits == 16);
+  CHECK(header.channels == 1);
+  REQUIRE(header.pixel_size_mm);
+  CHECK(*header.pixel_size_mm == Approx(0.12));
+  CHECK(header.pixel_size_source == "ImagerPixelSpacing (0018,1164)");
+  check_ramp(decode(twelve));
+  DcmFileFormat file;
+  REQUIRE(file.loadFile(twelve.string().c_str()).good());
+  Uint16 stored = 0;
+  REQUIRE(file.getDataset()->findAndGetUint16(DCM_BitsStored, stored).good());
+  CHECK(stored == 12);  // every value < 4096
+  OFString photometric, sop, syntax;
+  file.getDataset()->findAndGetOFString(DCM_PhotometricInterpretation, photometric);
+  file.getDataset()->findAndGetOFString(DCM_SOPInstanceUID, sop);
+  file.getMetaInfo()->findAndGetOFString(DCM_TransferSyntaxUID, syntax);
+  CHECK(std::string(photometric.c_str()) == "MONOCHROME2");
+  CHECK_FALSE(sop.empty());
+  CHECK(std::string(syntax.c_str()) == UID_LittleEndianExplicitTransferSyntax);
+
+  // 8 bits, no pixel size; PixelSpacing and the magnification when asked.
+  cv::Mat narrow(10, 100, CV_8UC1);
+  for (int i = 0; i < 1000; ++i) narrow.at<std::uint8_t>(i / 100, i % 100) = static_cast<std::uint8_t>(values[static_cast<std::size_t>(i)] / 16);
+  const auto eight = dir.path() / "eight.dcm";
+  data::write_dicom_image(eight, narrow, std::nullopt);
+  const auto plain = data::checked_image_header(eight);
+  CHECK(plain.bits == 8);
+  CHECK_FALSE(plain.pixel_size_mm);
+  CHECK(decode(eight).size() == cv::Size(100, 10));
+  const auto magnified = dir.path() / "magnified.dcm";
+  data::write_dicom_image(magnified, wide, 0.11, {.bits_stored = 16, .pixel_spacing_mm = 0.5, .magnification = 1.1});
+  const auto m = data::checked_image_header(magnified);
+  REQUIRE(m.pixel_size_mm);
+  CHECK(*m.pixel_size_mm == Approx(0.1));
+  check_ramp(decode(magnified));
+
+  CHECK_THROWS_WITH(data::write_dicom_image(dir.path() / "float.dcm", cv::Mat(4, 4, CV_32FC1, cv::Scalar(0)), 0.1),
+                    Contains("one channel of 8 or 16 bits"));
+  CHECK_THROWS_WITH(data::write_dicom_image(dir.path() / "wide.dcm", cv::Mat(4, 4, CV_16UC1, cv::Scalar(5000)), 0.1, {.bits_stored = 12}),
+                    Contains("does not fit in 12 bits stored"));
+  CHECK_THROWS_WITH(data::write_dicom_image(dir.path() / "no-such-folder" / "a.dcm", wide, 0.1), Contains("cannot write DICOM"));
+}
+
+TEST_CASE("formats: a synthetic labelme tree over DICOM takes the pixel size from the tags", "[formats][dicom][labelme]") {
+  temporary_directory dir;
+  const data::synthetic_labelme_options options{
+      .train_images = 5, .valid_images = 1, .test_images = 0, .min_side = 96, .max_side = 128, .symbols_file = true};
+  const auto truth = data::write_synthetic_labelme_dicom(dir.path() / "tags", options);
+  const auto none = data::write_synthetic_labelme_dicom(dir.path() / "none", options, std::nullopt);
+  REQUIRE(truth.size() == 6);
+  data::landmark_set set;
+  const auto train = data::read_labelme_split(dir.path() / "tags", "train", set, {.pixel_size_mm = 0.1});
+  REQUIRE(train.data.images.size() == 5);
+  for (std::size_t i = 0; i < train.data.images.size(); ++i) {
+    const auto& image = train.data.images[i];
+    INFO(image.image_path.string());
+    CHECK(image.image_path.extension() == ".dcm");
+    CHECK(image.pixel_size_mm == Approx(data::synthetic_dicom_pixel_size_mm));  // 0.12, not the 0.1 asked
+    CHECK(image.present == truth[i].present);
+    for (std::size_t k = 0; k < image.landmarks.size(); ++k) {
+      CHECK(image.landmarks[k].x == truth[i].landmarks[k].x);
+      CHECK(image.landmarks[k].y == truth[i].landmarks[k].y);
+    }
+    const auto pixels = data::decode_grayscale(image.image_path).pixels;
+    CHECK(pixels.size() == cv::Size(image.width, image.height));
+  }
+  CHECK(fs::exists(dir.path() / "tags" / "train" / "images" / "case003.dcm"));
+  // The same points as the PNG writer's with the same options.
+  const auto png = data::write_synthetic_labelme(dir.path() / "png", options);
+  REQUIRE(png.size() == truth.size());
+  for (std::size_t i = 0; i < png.size(); ++i)
+    for (std::size_t k = 0; k < png[i].landmarks.size(); ++k) {
+      CHECK(png[i].landmarks[k].x == truth[i].landmarks[k].x);
+      CHECK(png[i].landmarks[k].y == truth[i].landmarks[k].y);
+    }
+  // Without spacing in the files, the configured size applies.
+  data::landmark_set other;
+  const auto untagged = data::read_labelme_split(dir.path() / "none", "valid", other, {.pixel_size_mm = 0.1});
+  REQUIRE(untagged.data.images.size() == 1);
+  CHECK(untagged.data.images[0].pixel_size_mm == 0.1);
 }

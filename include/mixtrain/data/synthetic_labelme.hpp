@@ -8,12 +8,16 @@
 //   i % 4 == 2: one label not marked (present 0)
 //   i % 4 == 3: the image in an "images/" subfolder, plus a polygon shape (ignored)
 // The writer returns the truth of every image, so tests compare exactly.
+// `write_image` replaces the PNG/JPEG files by any format (dicom_writer.hpp's
+// write_synthetic_labelme_dicom writes 16-bit DICOM); unset, the output is
+// the same bytes as ever.
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -37,6 +41,11 @@ struct synthetic_labelme_options {
   int max_side = 320;
   bool symbols_file = false;  // write symbols.txt (template order) instead of relying on the sorted union
   std::uint64_t seed = 7;
+  // Set: every picture (8-bit, one channel) is written by this to
+  // <id><image_extension> (in images/ for i % 4 == 3), which the JSON's
+  // imagePath names; it throws when it cannot. Unset: PNG, or JPEG for i % 3 == 2.
+  std::function<void(const std::filesystem::path& file, const cv::Mat& gray8)> write_image{};
+  std::string image_extension{};  // with its dot (".dcm"); required with write_image
 };
 
 // One written image: its split, id (JSON stem), JSON file and true points.
@@ -88,6 +97,8 @@ inline std::vector<synthetic_labelme_image> write_synthetic_labelme(const std::f
     if (count < 0 || count > 100000) throw std::invalid_argument(std::string("synthetic labelme: bad image count for ") + name);
   if (options.min_side < 64 || options.max_side < options.min_side)
     throw std::invalid_argument("synthetic labelme: sides must be 64 px or more, min_side <= max_side");
+  if (options.write_image && !options.image_extension.starts_with('.'))
+    throw std::invalid_argument("synthetic labelme: write_image needs image_extension, e.g. \".dcm\"");
   fs::create_directories(root);
   if (options.symbols_file) {
     std::ofstream symbols(root / labelme_layout::symbols_file);
@@ -124,9 +135,10 @@ inline std::vector<synthetic_labelme_image> write_synthetic_labelme(const std::f
       for (std::size_t k = 0; k < count; ++k)  // each landmark a ring of its own brightness
         cv::circle(image, cv::Point(static_cast<int>(std::lround(truth.landmarks[k].x)), static_cast<int>(std::lround(truth.landmarks[k].y))),
                    radius, cv::Scalar(140 + 10 * static_cast<double>(k)), thickness);
-      const std::string image_name = id + (i % 3 == 2 ? ".jpg" : ".png");
+      const std::string image_name = id + (options.write_image ? options.image_extension : i % 3 == 2 ? ".jpg" : ".png");
       const std::string image_path = i % 4 == 3 ? "images/" + image_name : image_name;
-      if (!cv::imwrite((dir / image_path).string(), image)) throw std::runtime_error("cannot write " + (dir / image_path).string());
+      if (options.write_image) options.write_image(dir / image_path, image);
+      else if (!cv::imwrite((dir / image_path).string(), image)) throw std::runtime_error("cannot write " + (dir / image_path).string());
 
       nlohmann::json shapes = nlohmann::json::array();
       const std::size_t odd = static_cast<std::size_t>(serial) % count;  // the label this file treats oddly
