@@ -19,7 +19,9 @@
 #include <mixtrain/optim/adamw.hpp>
 #include <mixtrain/policy/checkpoint.hpp>
 #include <mixtrain/policy/early_stopping.hpp>
+#include <mixtrain/model/compact_unet.hpp>
 #include <mixtrain/task/image_classes.hpp>
+#include <mixtrain/task/landmarks_and_classes.hpp>
 
 #include "../support/temporary_directory.hpp"
 
@@ -272,4 +274,50 @@ TEST_CASE("the CVM stage labels map the file values 1 to 6 to six classes and an
   CHECK(stages::from_value(0) == -1);
   CHECK(stages::from_value(7) == -1);
   CHECK(stages::from_value(-1) == -1);
+}
+
+TEST_CASE("a model with a global class head gives each logit as a constant plane after its heatmaps") {
+  torch::manual_seed(3);
+  auto both = mt::model::compact_unet<{.width = 8}>::build({.num_landmarks = 3, .in_channels = 1, .image_classes = 2});
+  both->eval();
+  const auto out = both->forward(torch::randn({2, 1, 64, 64}));
+  CHECK(out.sizes() == torch::IntArrayRef{2, 5, 16, 16});
+  const auto planes = out.narrow(1, 3, 2);
+  CHECK(torch::equal(planes, planes.amax({2, 3}, true).expand_as(planes)));  // constant over the image
+  auto classes_only = mt::model::compact_unet<{.width = 8}>::build({.num_landmarks = 0, .in_channels = 1, .image_classes = 6});
+  CHECK(classes_only->forward(torch::randn({1, 1, 64, 64})).sizes() == torch::IntArrayRef{1, 6, 16, 16});
+  STATIC_REQUIRE(mt::model::has_global_class_head<mt::model::compact_unet<>>);
+  STATIC_REQUIRE_FALSE(mt::model::has_global_class_head<bars::model_spec>);
+}
+
+TEST_CASE("the multi-task loss adds class_weight times L times the summed cross-entropy to the heatmap loss") {
+  using heatmaps = mt::task::landmark_heatmaps<{.sigma = 1.5}>;
+  using stages = mt::task::image_classes<mt::task::cvm_stages>;
+  mt::task::landmarks_and_classes<heatmaps, stages, {.class_weight = 0.5}> task;
+  const mt::data::landmark_set set{{"A", "B"}, {"A", "B"}};
+  const auto options = task.setup(set, mt::model_facts{"m", 4, 1, true});
+  CHECK(options.num_landmarks == 2);  // heatmaps; the six stages come from the model's global head
+  CHECK(options.image_classes == 6);
+  mt::data::batch b;
+  b.size = 2;
+  b.height = b.width = 32;
+  b.num_landmarks = 2;
+  b.pixels.assign(2 * 32 * 32, 100);
+  b.landmarks = {4, 5, 20, 21, 10, 11, 30, 2};
+  b.present = {1, 1, 1, 0};
+  b.image_labels = {3, 0};  // stage CS3 (class 2), and an image without a stage
+  b.dataset_indices = {0, 1};
+  b.input_from_original.assign(2, mt::data::affine(1, 0, 0, 0, 1, 0));
+  const auto device_batch = task.to_device(b, torch::kCPU);
+  torch::manual_seed(4);
+  const auto output = torch::randn({2, 8, 8, 8});
+  const auto terms = task.loss(output, device_batch);
+  // By hand from the parts: the heatmap task alone on planes 0-1, the cross-entropy of image 0 alone.
+  heatmaps alone;
+  alone.setup(set, mt::model_facts{"m", 4, 1, false});
+  const auto landmark = alone.loss(output.narrow(1, 0, 2), alone.to_device(b, torch::kCPU));
+  const auto logits = output.narrow(1, 2, 6).amax({2, 3});
+  const double ce = -torch::log_softmax(logits[0], 0)[2].item<double>();
+  CHECK(terms.count.item<double>() == Approx(3.0));  // present landmarks
+  CHECK(terms.sum.item<double>() == Approx(landmark.sum.item<double>() + 0.5 * 2 * ce).epsilon(1e-5));
 }

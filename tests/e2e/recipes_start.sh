@@ -19,12 +19,13 @@ seed_flags=(--image_size 1024 1024 --batch_size 2 --gradient_accumulation_steps 
             --warmup_epochs 10 --mixed_precision --use_ema --num_workers 8 --use_compile --channels_last
             --early_stopping --patience 20 --save_frequency 5)
 
-# starts <name> <budget s> <exe> [flags...]
+# starts <name> <budget s> <exe> [flags...]; the dataset is $data (Aariz layout unless set).
+data=$work/data
 starts() {
   local name=$1 budget=$2 exe=$3
   shift 3
   local log="$work/$name.log" start=$SECONDS
-  "$exe" train --dataset_path "$work/data" --output_dir "$work/$name" "$@" >"$log" 2>&1 &
+  "$exe" train --dataset_path "$data" --output_dir "$work/$name" "$@" >"$log" 2>&1 &
   local pid=$!
   until grep -q "first optimizer step done" "$log"; do
     if ! kill -0 "$pid" 2>/dev/null || ((SECONDS - start > budget)); then
@@ -49,6 +50,8 @@ starts() {
 
 starts aariz_demo 120 "$bin/aariz_demo"
 starts aariz_full 180 "$bin/aariz_full"
+starts aariz_cvm 120 "$bin/aariz_cvm"
+starts aariz_multitask 120 "$bin/aariz_multitask"
 starts example_freeze_backbone 120 "$examples/example_freeze_backbone"
 starts example_sine_warp 120 "$examples/example_sine_warp"
 starts example_csv_landmarks 120 "$examples/example_csv_landmarks"
@@ -58,3 +61,17 @@ starts aariz_hrnet_w32 420 "$bin/aariz_hrnet_w32" "${seed_flags[@]}"
 # Its 2 GiB cache was shrunk into the 2 GiB budget, and said so, instead of a refusal.
 grep -q "decoded-image cache: 2048 MiB asked, [0-9]* MiB fit in --memory_budget_mb 2048" "$work/aariz_hrnet_w32.log" ||
   { cat "$work/aariz_hrnet_w32.log"; echo "FAILED: no line about the cache fitted into the budget"; exit 1; }
+
+# The other layouts, each written at full size by its recipe's synth: ISBI's
+# 1935x2400, labelme (and labelme over DICOM where DCMTK is built in).
+data=$work/isbi
+"$bin/isbi_demo" synth --output "$data" --train 4 --valid 2 --test 0 --min_side 1935 --max_side 2400 >/dev/null
+starts isbi_demo 120 "$bin/isbi_demo"
+data=$work/labelme
+"$bin/labelme_demo" synth --output "$data" --train 4 --valid 2 --test 0 --min_side 1800 --max_side 2400 >/dev/null
+starts labelme_demo 120 "$bin/labelme_demo"
+if [ -x "$bin/labelme_dicom" ]; then
+  data=$work/labelme_dicom
+  "$bin/labelme_dicom" synth --output "$data" --train 4 --valid 2 --test 0 --min_side 1800 --max_side 2400 >/dev/null
+  starts labelme_dicom 120 "$bin/labelme_dicom"
+fi

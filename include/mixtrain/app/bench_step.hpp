@@ -53,6 +53,8 @@ inline data::batch random_batch(std::mt19937_64& rng, int batch_size, data::inpu
   b.present.assign(static_cast<std::size_t>(batch_size) * num_landmarks, 1.0f);
   b.input_from_original.assign(static_cast<std::size_t>(batch_size), data::affine(1, 0, 0, 0, 1, 0));
   for (int i = 0; i < batch_size; ++i) b.dataset_indices.push_back(static_cast<std::size_t>(i));
+  std::uniform_int_distribution<int> stage(1, 6);  // a label per image, as Aariz's CVM stages
+  for (int i = 0; i < batch_size; ++i) b.image_labels.push_back(stage(rng));
   return b;
 }
 

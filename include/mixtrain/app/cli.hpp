@@ -50,6 +50,7 @@ class command_line {
  public:
   static constexpr bool has_synth = synthetic_layout<typename Trainer::data_type>;
   static constexpr bool has_predict = contract_predict_recipe<Trainer>;
+  static constexpr bool has_inspect = landmark_split_recipe<Trainer>;
   static constexpr bool has_bench = bench_command<Trainer>::has_data || bench_command<Trainer>::has_step;
 
   CLI::App app;
@@ -58,11 +59,12 @@ class command_line {
   CLI::App* describe = nullptr;
   CLI::App* predict = nullptr;  // null where the recipe cannot predict
   CLI::App* bench = nullptr;
+  CLI::App* inspect = nullptr;  // null where the source reads no annotated landmark images
   CLI::App* synth = nullptr;  // null where the data source cannot write a synthetic tree
 
   std::filesystem::path checkpoint;  // evaluate, predict (default <output_dir>/last.pt)
   std::string split = "valid";       // evaluate
-  bool json = false;                 // describe
+  bool json = false;                 // describe, inspect
   int num_landmarks = 0;             // describe
   std::vector<std::filesystem::path> images;  // predict
   bench_command<Trainer> benchmarks;
@@ -168,12 +170,17 @@ class command_line {
       predict->add_option("--checkpoint", checkpoint, "checkpoint (default <output_dir>/last.pt)");
       predict->add_option("images", images, "image files (PNG, JPEG, BMP)")->check(CLI::ExistingFile)->required();
     }
+    if constexpr (has_inspect) {
+      inspect = app.add_subcommand("inspect", "report on the dataset: images per split and device, sizes, pixel sizes, "
+                                              "missing landmarks, the annotators' distance in mm, unreadable files");
+      inspect->add_flag("--json", json, "print the JSON report instead of the tables");
+    }
     if constexpr (has_bench) {
       bench = app.add_subcommand("bench", "benchmarks: 'bench data' (the input pipeline alone), 'bench step' (one training step)");
       benchmarks.add_to(*bench);
     }
     if constexpr (has_synth) add_synth();
-    for (auto* sub : {train, evaluate, describe, predict, bench, synth})
+    for (auto* sub : {train, evaluate, describe, predict, bench, synth, inspect})
       if (sub) sub->fallthrough();
   }
 

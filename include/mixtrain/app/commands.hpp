@@ -1,6 +1,6 @@
 #pragma once
 // The recipe executable's commands, each a small function over the trainer
-// and the parsed command line: train, evaluate, predict, describe, synth
+// and the parsed command line: train, evaluate, predict, describe, inspect, synth
 // (bench: app/bench.hpp). The per-epoch console line and metrics.csv come
 // from the default logging policies (policy/logging.hpp), not from here.
 #include <filesystem>
@@ -14,6 +14,7 @@
 
 #include <mixtrain/app/cli.hpp>
 #include <mixtrain/app/common.hpp>
+#include <mixtrain/app/inspect.hpp>
 #include <mixtrain/app/report.hpp>
 #include <mixtrain/data/image_file.hpp>
 #include <mixtrain/data/synthetic_aariz.hpp>
@@ -59,6 +60,23 @@ int run_describe(Trainer& t, command_line<Trainer>& cl) {
   const auto description = t.describe();
   std::cout << (cl.json ? description.dump() : description.dump(2)) << "\n";
   return 0;
+}
+
+// --- inspect --------------------------------------------------------------------------
+
+// The dataset report (app/inspect.hpp): tables, or --json; inspection.json in
+// the run folder. Status 1 when a split or an image file failed to read.
+template <class Trainer>
+int run_inspect(Trainer& t, command_line<Trainer>& cl) {
+  const auto& run = t.run;
+  require_dataset<typename Trainer::data_type>(run.dataset_path, "inspect");
+  const auto report = inspect_dataset(t.data, run.dataset_path, cl.json ? nullptr : &std::cerr);
+  if (cl.json) std::cout << report.dump() << "\n";
+  else print_inspection(std::cout, report);
+  std::filesystem::create_directories(run.output_dir);
+  write_json(run.output_dir / "inspection.json", report);
+  if (!cl.json) std::cout << "wrote " << (run.output_dir / "inspection.json").string() << "\n";
+  return report["errors"].empty() ? 0 : 1;
 }
 
 // --- evaluate -------------------------------------------------------------------------
@@ -187,10 +205,14 @@ int run_train(Trainer& t) {
     std::cout << "resuming " << run.resume.string() << " at epoch " << t.ctx().epoch + 1 << ", batch "
               << t.ctx().batch_in_epoch << "\n";
   }
+  if constexpr (landmark_split_recipe<Trainer>)  // what the run trains on, first
+    std::cout << inspection_summary(inspect_read_splits(Trainer::data_type::name, run.dataset_path,
+                                                        {&train_split, &valid_split}, targets))
+              << "\n";
   const auto train_images = split_size(train_split), valid_images = split_size(valid_split);
   write_run_config(t, train_images, valid_images);
   std::string targets_text;
-  if constexpr (requires { targets.size(); }) targets_text = fmt::format(", {} landmarks", targets.size());
+  if constexpr (requires { t.task.landmarks(); }) targets_text = fmt::format(", {} landmarks", targets.size());
   std::cout << fmt::format("{}: {} ({} parameters){}, {} train / {} valid images, {} epochs\n", run.recipe_name,
                            Trainer::model_spec::name, t.parameter_count(), targets_text, train_images, valid_images,
                            run.fit.epochs);

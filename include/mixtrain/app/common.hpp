@@ -47,6 +47,10 @@ concept landmark_batch_recipe = landmark_recipe<Trainer> &&
                                 std::same_as<typename Trainer::data_type::batch_type, data::batch> &&
                                 requires(typename Trainer::data_type& d) { d.config.image_size; };
 
+// Reads annotated landmark images into data::split: inspect reports on them.
+template <class Trainer>
+concept landmark_split_recipe = landmark_recipe<Trainer> && std::same_as<typename Trainer::sample_set, data::split>;
+
 // predict: the landmark set and the input size come from a checkpoint's
 // contract, and images without annotations become a split.
 template <class Trainer>

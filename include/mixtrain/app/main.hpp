@@ -1,9 +1,9 @@
 #pragma once
 // mt::main<recipe>(argc, argv): the recipe executable. Subcommands train
-// (default), evaluate, predict, describe, bench and synth; numbers have the
+// (default), evaluate, predict, describe, inspect, bench and synth; numbers have the
 // recipe's compiled defaults and flags may override them, structure may not.
 //   app/cli.hpp           the command line (flags from the owners' field lists)
-//   app/commands.hpp      train, evaluate, predict, describe, synth
+//   app/commands.hpp      train, evaluate, predict, describe, inspect, synth
 //   app/bench.hpp         bench data, bench step
 //   app/policy_flags.hpp  seed-script flags of policies a recipe lacks
 //   app/report.hpp        results tables, metrics.json
@@ -29,6 +29,8 @@ int dispatch(Trainer& t, command_line<Trainer>& cl) {
   if constexpr (cli::has_synth)
     if (cli::parsed(cl.synth)) return run_synth(cl);
   if (cli::parsed(cl.describe)) return run_describe(t, cl);
+  if constexpr (cli::has_inspect)
+    if (cli::parsed(cl.inspect)) return run_inspect(t, cl);
   if constexpr (cli::has_bench)
     if (cli::parsed(cl.bench)) return cl.benchmarks.run(t);
   if constexpr (cli::has_predict)

@@ -28,6 +28,7 @@ struct model_facts {
   std::string_view name;
   int output_stride = 1;
   std::int64_t in_channels = 1;
+  bool global_class_head = false;  // the model can give per-image class logits (build_options::image_classes)
 };
 
 // A micro-batch loss as a sum and the count it is a mean over; the loop

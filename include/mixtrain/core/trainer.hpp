@@ -92,7 +92,8 @@ class trainer {
   // reshape the model, e.g. channels-last, before the optimizer sees it).
   void build(const target_info& targets) {
     targets_ = targets;
-    build_options_ = task.setup(targets, model_facts{model_spec::name, model_spec::output_stride, 1});
+    build_options_ = task.setup(
+        targets, model_facts{model_spec::name, model_spec::output_stride, 1, model::has_global_class_head<model_spec>});
     model_.emplace(model_spec::build(build_options_));
     (*model_)->to(device());
     emit(hook::prepare_model{}, *model_);

@@ -60,7 +60,10 @@ struct compact_unetImpl : torch::nn::Module {
     register_module("down", down);
     register_module("lateral", lateral);
     register_module("up", up);
-    head = register_module("head", torch::nn::Conv2d(torch::nn::Conv2dOptions(w, options.num_landmarks, 1)));
+    if (options.num_landmarks > 0)
+      head = register_module("head", torch::nn::Conv2d(torch::nn::Conv2dOptions(w, options.num_landmarks, 1)));
+    if (options.image_classes > 0)  // from the 1/32 level: the whole head in view, away from the heatmap decoder
+      class_head = register_module("class_head", torch::nn::Linear(widths[3], options.image_classes));
   }
 
   torch::Tensor forward(const torch::Tensor& input) {
@@ -77,12 +80,15 @@ struct compact_unetImpl : torch::nn::Module {
           torch::nn::functional::InterpolateFuncOptions().size(std::vector<std::int64_t>{skip.size(2), skip.size(3)}).mode(torch::kNearest));
       x = up[i]->as<detail::conv_bn_relu>()->forward(x + skip);
     }
-    return head(x);
+    auto out = head ? head(x) : torch::Tensor();
+    if (!class_head) return out;
+    return append_class_planes(out, class_head(levels.back().mean({2, 3})), x.size(2), x.size(3));
   }
 
   torch::nn::Sequential stem{nullptr};
   torch::nn::ModuleList down, lateral, up;
   torch::nn::Conv2d head{nullptr};
+  torch::nn::Linear class_head{nullptr};
 };
 
 template <compact_unet_config C>
@@ -95,6 +101,7 @@ struct compact_unet {
   static_assert(C.width >= 4 && C.width % 2 == 0, "compact_unet: width must be an even number of at least 4.");
   static constexpr std::string_view name = "compact_unet";
   static constexpr int output_stride = 4;
+  static constexpr bool global_class_head = true;
   using module_type = compact_unet_holder<C>;
   static module_type build(const build_options& options) { return module_type(options); }
 };

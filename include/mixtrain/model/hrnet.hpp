@@ -330,7 +330,8 @@ class hrnet_networkImpl : public torch::nn::Cloneable<hrnet_networkImpl> {
  public:
   hrnet_networkImpl(const hrnet_config& config, const build_options& options)
       : config_(config), options_(options) {
-    TORCH_CHECK(options.num_landmarks > 0, "hrnet: num_landmarks must be positive, got ", options.num_landmarks);
+    TORCH_CHECK(options.num_landmarks > 0 || options.image_classes > 0, "hrnet: num_landmarks must be positive, got ",
+                options.num_landmarks);
     TORCH_CHECK(options.in_channels > 0, "hrnet: in_channels must be positive, got ", options.in_channels);
     reset();
     initialise();
@@ -372,8 +373,13 @@ class hrnet_networkImpl : public torch::nn::Cloneable<hrnet_networkImpl> {
                   torch::nn::ConvTranspose2dOptions(c.width, c.width, 4).stride(2).padding(1).bias(false)),
               d::batch_norm(c.width), torch::nn::ReLU()));
     }
-    final_layer = register_module(
-        "final_layer", torch::nn::Conv2d(torch::nn::Conv2dOptions(c.width, options_.num_landmarks, 1)));
+    final_layer = torch::nn::Conv2d(nullptr);
+    if (options_.num_landmarks > 0)
+      final_layer = register_module(
+          "final_layer", torch::nn::Conv2d(torch::nn::Conv2dOptions(c.width, options_.num_landmarks, 1)));
+    class_head = torch::nn::Linear(nullptr);
+    if (options_.image_classes > 0)  // on the final fused features, pooled: all branches have fed them
+      class_head = register_module("class_head", torch::nn::Linear(c.width, options_.image_classes));
   }
 
   torch::Tensor forward(const torch::Tensor& input) {
@@ -385,8 +391,11 @@ class hrnet_networkImpl : public torch::nn::Cloneable<hrnet_networkImpl> {
       for (const auto& module : *stages_[s]) ys = module->as<hrnet_detail::hr_moduleImpl>()->forward(std::move(ys));
     }
     auto y = ys.front();
+    const auto features = y;
     if (upsample_layer) y = upsample_layer->forward(y);
-    return final_layer(y);
+    auto out = final_layer ? final_layer(y) : torch::Tensor();
+    if (!class_head) return out;
+    return append_class_planes(out, class_head(features.mean({2, 3})), y.size(2), y.size(3));
   }
 
   const hrnet_config& config() const { return config_; }
@@ -408,6 +417,7 @@ class hrnet_networkImpl : public torch::nn::Cloneable<hrnet_networkImpl> {
   hrnet_config config_;
   build_options options_;
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, final_layer{nullptr};
+  torch::nn::Linear class_head{nullptr};
   torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
   torch::nn::Sequential layer1{nullptr}, upsample_layer{nullptr};
   std::vector<hrnet_detail::transition> transitions_;
@@ -494,6 +504,7 @@ struct hrnet {
   static constexpr hrnet_detail::name_text name_storage = hrnet_detail::make_name(Config);
   static constexpr std::string_view name{name_storage.text, name_storage.size};
   static constexpr int output_stride = Config.head_upsample ? 2 : 4;
+  static constexpr bool global_class_head = true;
 
   static hrnet_network build(const build_options& options) { return hrnet_network(Config, options); }
 };

@@ -1,10 +1,11 @@
 #pragma once
 // Whole-image classification: one class per image, e.g. Aariz's CVM stage.
-// The model keeps its one dense output contract: the task asks for one
-// output plane per class and averages each plane over the image (global
-// average pooling), so the same backbone can serve heatmaps and classes
-// (task/landmarks_and_classes.hpp). Images without a label (-1) take no part
-// in the loss or the metrics.
+// The model keeps its one dense output contract. A model with a global class
+// head (compact_unet, hrnet: pooled deepest features and a linear layer)
+// gives each class logit as a plane after its heatmaps; any other model is
+// asked for one dense plane per class, pooled here. Either way the same
+// backbone can serve heatmaps and classes (task/landmarks_and_classes.hpp).
+// Images without a label (-1) take no part in the loss or the metrics.
 //
 //   mt::task::image_classes<mt::task::cvm_stages>
 //
@@ -44,7 +45,10 @@ struct cvm_stages {
     return names;
   }
   static std::int64_t from_value(int value) { return value >= 1 && value <= count ? value - 1 : -1; }
-  static std::int64_t label(const data::batch& b, int i) { return from_value(b.image_labels[static_cast<std::size_t>(i)]); }
+  static std::int64_t label(const data::batch& b, int i) {
+    const auto at = static_cast<std::size_t>(i);
+    return at < b.image_labels.size() ? from_value(b.image_labels[at]) : -1;
+  }
   static std::int64_t label(const data::annotated_image& image) { return from_value(image.cvm_stage); }
 };
 
@@ -207,10 +211,14 @@ struct image_classes {
     torch::Tensor labels;  // [B] int64, -1 = none
   };
 
+  // A model with a global head gives the logits as constant planes; any
+  // other model gives one dense plane per class, pooled here.
   template <class Targets>
-  model::build_options setup(const Targets& targets, const model_facts&) {
+  model::build_options setup(const Targets& targets, const model_facts& facts) {
     classes_ = Labels::classes(targets);
-    return {static_cast<std::int64_t>(classes_.size()), 1};
+    global_head_ = facts.global_class_head;
+    const auto n = static_cast<std::int64_t>(classes_.size());
+    return global_head_ ? model::build_options{0, 1, n} : model::build_options{n, 1, 0};
   }
 
   template <class Batch>
@@ -275,13 +283,15 @@ struct image_classes {
   }
   [[nodiscard]] nlohmann::json describe() const {
     return {{"name", name}, {"labels", Labels::name}, {"classes", classes_}, {"num_classes", classes_.size()},
-            {"head", std::string("one output plane per class, pooled over the image by its ") +
-                         (config.pooling == class_pooling::max ? "maximum" : "mean")}};
+            {"head", global_head_ ? std::string("the model's global class head (pooled deepest features, linear)")
+                                  : std::string("one output plane per class, pooled over the image by its ") +
+                                        (config.pooling == class_pooling::max ? "maximum" : "mean")}};
   }
   [[nodiscard]] const std::vector<std::string>& classes() const { return classes_; }
 
  private:
   std::vector<std::string> classes_;
+  bool global_head_ = false;
 };
 
 }  // namespace mixtrain::task
