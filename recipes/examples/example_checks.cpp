@@ -313,7 +313,7 @@ using csv_recipe = mt::recipe<
     clinic::csv_landmarks<{.image_size = {96, 96}}, mt::augment::affine<{.rotate_deg = 5, .scale = {0.95, 1.05}, .shift_fraction = 0.03}>,
                           clinic::sine_warp<{.amplitude = 0.01, .wavelength = 0.5, .probability = 0.5}>>,
     mt::task::landmark_heatmaps<{.sigma = 1.5}>, mt::optim::adamw<{.lr = 3e-3, .weight_decay = 1e-4}>,
-    mt::fit<{.epochs = 28, .batch_size = 8, .num_workers = 1}>>;
+    mt::fit<{.epochs = 40, .batch_size = 8, .num_workers = 1}>>;
 
 static_assert(mt::data_source<clinic::csv_landmarks<>>);
 
