@@ -20,13 +20,7 @@ using labelme_source = mt::data::labelme<{.image_size = {256, 256}, .pixel_size_
 // The labelme source; only `synth` differs: DICOM images instead of PNG/JPEG.
 struct labelme_dicom_source : labelme_source {
   static void write_synthetic(const std::filesystem::path& folder, const mt::data::synthetic_options& o) {
-    (void)mt::data::write_synthetic_labelme_dicom(folder, {.train_images = o.train_images,
-                                                           .valid_images = o.valid_images,
-                                                           .test_images = o.test_images,
-                                                           .min_side = o.min_side,
-                                                           .max_side = o.max_side,
-                                                           .symbols_file = true,
-                                                           .seed = o.seed});
+    (void)mt::data::write_synthetic_labelme_dicom(folder, synthetic_labelme_options_for(o));
   }
 };
 

@@ -50,15 +50,20 @@ struct labelme : landmark_images<landmark_images_config{.image_size = C.image_si
     return std::move(read.data);
   }
 
-  // `synth` (app/cli.hpp) writes this source's layout: symbols.txt and the three splits.
+  // What `synth`'s options ask of the labelme writer: symbols.txt and the three splits.
+  static synthetic_labelme_options synthetic_labelme_options_for(const synthetic_options& o) {
+    return {.train_images = o.train_images,
+            .valid_images = o.valid_images,
+            .test_images = o.test_images,
+            .min_side = o.min_side,
+            .max_side = o.max_side,
+            .symbols_file = true,
+            .seed = o.seed};
+  }
+
+  // `synth` (app/cli.hpp) writes this source's layout.
   static void write_synthetic(const std::filesystem::path& folder, const synthetic_options& o) {
-    (void)write_synthetic_labelme(folder, {.train_images = o.train_images,
-                                           .valid_images = o.valid_images,
-                                           .test_images = o.test_images,
-                                           .min_side = o.min_side,
-                                           .max_side = o.max_side,
-                                           .symbols_file = true,
-                                           .seed = o.seed});
+    (void)write_synthetic_labelme(folder, synthetic_labelme_options_for(o));
   }
 
   [[nodiscard]] nlohmann::json describe() const {
