@@ -15,7 +15,7 @@ done
 import json, sys, csv
 run = sys.argv[1]
 trained = json.load(open(f"{run}/metrics.json"))
-evaluated = json.load(open(f"{run}/evaluation_valid.json"))
+evaluated = json.load(open(f"{run}/evaluation/valid/metrics.json"))
 for key in ["mre_mm", "sd_mm", "sdr_2mm", "sdr_2_5mm", "sdr_3mm", "sdr_4mm", "baseline_mre_mm"]:
     assert key in trained, f"metrics.json lacks {key}"
     assert abs(trained[key] - evaluated[key]) <= 1e-4, f"{key}: training recorded {trained[key]}, evaluate gave {evaluated[key]}"
@@ -28,7 +28,7 @@ print("golden: evaluate reproduces training's validation metrics:", trained["mre
 PY
 # predict needs no dataset: the checkpoint carries the landmark set and preprocessing.
 image=$(ls "$work"/data/valid/Cephalograms/* | head -n 1)
-"$recipe" predict --checkpoint "$work/run/last.pt" "$image" | /usr/bin/python3 -c '
+"$recipe" predict --output_dir "$work/run" "$image" | /usr/bin/python3 -c '
 import json, sys
 lines = sys.stdin.read().strip().splitlines()
 assert len(lines) == 1, lines

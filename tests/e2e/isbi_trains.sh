@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The ISBI 2015 recipe end to end: `synth` writes the challenge's tree, two
-# short epochs train on it, evaluate reads both test sets, and inspect
+# short epochs train on it, evaluate reads both test sets (taking the input
+# size from the checkpoint, not from repeated flags), and inspect
 # reports the junior annotator's known offset as the annotator floor.
 #   isbi_trains.sh <isbi_demo>
 set -euo pipefail
@@ -14,8 +15,15 @@ trap 'rm -rf "$work"' EXIT
   --num_workers 1 --threads 1 | tee "$work/train.log"
 grep -q "^data: train 8, valid 4 images" "$work/train.log" || { echo "train did not log the data summary first"; exit 1; }
 for split in test test2; do
-  "$recipe" evaluate --dataset_path "$work/data" --output_dir "$work/run" --split "$split" --image_size 128 128 --threads 1 >/dev/null
+  "$recipe" evaluate --dataset_path "$work/data" --output_dir "$work/run" --split "$split" --threads 1 >/dev/null
 done
+# Only a flag given explicitly that disagrees with the checkpoint is refused.
+if "$recipe" evaluate --dataset_path "$work/data" --output_dir "$work/run" --split test --image_size 256 256 \
+  --threads 1 >/dev/null 2>"$work/mismatch.err"; then
+  echo "evaluate accepted --image_size 256 256 for a 128x128 checkpoint"; exit 1
+fi
+grep -q "input_size: checkpoint has \[128,128\], this run has \[256,256\]" "$work/mismatch.err" ||
+  { echo "the refusal did not name the field:"; cat "$work/mismatch.err"; exit 1; }
 "$recipe" inspect --dataset_path "$work/data" --output_dir "$work/run" --json >"$work/inspect.json"
 /usr/bin/python3 - "$work" <<'PY'
 import json, math, sys
@@ -24,7 +32,7 @@ m = json.load(open(f"{work}/run/metrics.json"))
 assert math.isfinite(m["mre_mm"]) and m["mre_mm"] > 0, m["mre_mm"]
 assert len(m["per_landmark"]) == 19 and "Pog'" in m["per_landmark"], sorted(m["per_landmark"])
 for split in ("test", "test2"):
-    e = json.load(open(f"{work}/run/evaluation_{split}.json"))
+    e = json.load(open(f"{work}/run/evaluation/{split}/metrics.json"))
     assert e["split"] == split and math.isfinite(e["mre_mm"]), e
 r = json.load(open(f"{work}/inspect.json"))
 assert [r["splits"][s]["images"] for s in ("train", "valid", "test", "test2")] == [8, 4, 2, 2], r["splits"]

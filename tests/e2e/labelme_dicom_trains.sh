@@ -45,7 +45,7 @@ fi
 # The DICOM tags win over --pixel_size_mm: evaluating with 0.1 and with 0.5 gives the same MRE in mm.
 for size in 0.1 0.5; do
   "$recipe" evaluate "${common[@]}" --output_dir "$work/run" --split valid --pixel_size_mm "$size" >/dev/null
-  cp "$work/run/evaluation_valid.json" "$work/evaluation_$size.json"
+  cp "$work/run/evaluation/valid/metrics.json" "$work/evaluation_$size.json"
 done
 /usr/bin/python3 - "$work" <<'PY'
 import json, math, sys

@@ -4,7 +4,7 @@
 # from predict's coordinates (original pixels), the annotation files (mean of
 # the annotators who marked a landmark; unmarked landmarks do not count) and
 # the pixel sizes of cephalogram_machine_mappings.csv. They must match
-# evaluation_valid.json to 1e-4 mm.
+# evaluation/valid/metrics.json to 1e-4 mm.
 set -euo pipefail
 recipe=$1
 here=$(dirname "$0")
@@ -16,6 +16,6 @@ trap 'rm -rf "$work"' EXIT
   --batch_size 4 --threads 1 >/dev/null
 "$recipe" evaluate --dataset_path "$work/data" --output_dir "$work/run" --split valid --image_size 128 128 \
   --threads 1 >/dev/null
-"$recipe" predict --checkpoint "$work/run/last.pt" --threads 1 "$work"/data/valid/Cephalograms/* > "$work/predictions.jsonl"
+"$recipe" predict --output_dir "$work/run" --threads 1 "$work"/data/valid/Cephalograms/* > "$work/predictions.jsonl"
 /usr/bin/python3 "$here/recompute_metrics.py" check "$work/data" valid "$work/predictions.jsonl" \
-  "$work/run/evaluation_valid.json"
+  "$work/run/evaluation/valid/metrics.json"

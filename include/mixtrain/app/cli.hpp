@@ -66,7 +66,11 @@ class command_line {
   std::string split = "valid";       // evaluate
   bool json = false;                 // describe, inspect
   int num_landmarks = 0;             // describe
-  std::vector<std::filesystem::path> images;  // predict
+  std::vector<std::filesystem::path> images;  // predict: files and folders
+  std::string predict_split;                  // predict --split: a split of --dataset_path, with its truth
+  double pixel_size = 0;                      // predict: mm per pixel, over the file's own
+  bool overlay = false;                       // predict: PNGs with the landmarks drawn
+  std::size_t gallery_size = 3;               // evaluate: worst images per landmark
   bench_command<Trainer> benchmarks;
   data::synthetic_options synth_options;
   std::filesystem::path synth_output;
@@ -115,6 +119,13 @@ class command_line {
 
   static bool parsed(const CLI::App* sub) { return sub != nullptr && sub->parsed(); }
 
+  // Whether the user gave a flag (not its compiled default): evaluate takes
+  // the checkpoint's value for every flag not given.
+  [[nodiscard]] bool given(const std::string& flag) const {
+    const auto* option = app.get_option_no_throw(flag);
+    return option != nullptr && option->count() > 0;
+  }
+
  private:
   void add_run_flags(Trainer& t) {
     auto& run = t.run;
@@ -156,19 +167,28 @@ class command_line {
 
   void add_commands() {
     train = app.add_subcommand("train", "train, validate each epoch, write checkpoints and metrics (default)");
-    evaluate = app.add_subcommand("evaluate", "evaluate a checkpoint on a split and print the results table");
+    evaluate = app.add_subcommand("evaluate", "evaluate a checkpoint on a split: tables, and files in "
+                                              "<output_dir>/evaluation/<split>/; preprocessing from the checkpoint");
     evaluate->add_option("--checkpoint", checkpoint, "checkpoint (default <output_dir>/last.pt)");
     evaluate->add_option("--split", split, "train, valid, test or test2 (ISBI 2015)")
         ->check(CLI::IsMember({"train", "valid", "test", "test2"}));
+    if constexpr (landmark_recipe<Trainer>)
+      evaluate->add_option("--gallery", gallery_size, "worst images per landmark drawn into gallery/ (0: none)");
     describe = app.add_subcommand("describe", "print the recipe: model, parameters, policies and settings");
     if constexpr (landmark_recipe<Trainer>)
       describe->add_option("--num_landmarks", num_landmarks, "landmark count (default: from --dataset_path, else Aariz's 29)")
           ->check(CLI::PositiveNumber);
     describe->add_flag("--json", json, "one JSON object");
     if constexpr (has_predict) {
-      predict = app.add_subcommand("predict", "predict landmarks on images");
+      predict = app.add_subcommand("predict", "predict landmarks on images: JSON lines, and files in <output_dir>/predictions/");
       predict->add_option("--checkpoint", checkpoint, "checkpoint (default <output_dir>/last.pt)");
-      predict->add_option("images", images, "image files (PNG, JPEG, BMP)")->check(CLI::ExistingFile)->required();
+      predict->add_option("images", images, "image files, or folders searched recursively")->check(CLI::ExistingPath);
+      predict->add_option("--split", predict_split, "instead of images: a split of --dataset_path, drawn with its truth")
+          ->check(CLI::IsMember({"train", "valid", "test", "test2"}))
+          ->excludes("images");
+      predict->add_option("--pixel_size", pixel_size, "mm per pixel (default: the file's own, e.g. a DICOM tag, or the dataset's)")
+          ->check(CLI::PositiveNumber);
+      predict->add_flag("--overlay", overlay, "also write overlays/<id>.png: the landmarks drawn on the image");
     }
     if constexpr (has_inspect) {
       inspect = app.add_subcommand("inspect", "report on the dataset: images per split and device, sizes, pixel sizes, "

@@ -1,7 +1,7 @@
 #pragma once
 // The recipe executable's commands, each a small function over the trainer
-// and the parsed command line: train, evaluate, predict, describe, inspect, synth
-// (bench: app/bench.hpp). The per-epoch console line and metrics.csv come
+// and the parsed command line: train, describe, inspect, synth (evaluate:
+// app/evaluate.hpp, predict: app/predict.hpp, bench: app/bench.hpp). The per-epoch console line and metrics.csv come
 // from the default logging policies (policy/logging.hpp), not from here.
 #include <filesystem>
 #include <iostream>
@@ -14,6 +14,8 @@
 
 #include <mixtrain/app/cli.hpp>
 #include <mixtrain/app/common.hpp>
+#include <mixtrain/app/evaluate.hpp>
+#include <mixtrain/app/predict.hpp>
 #include <mixtrain/app/inspect.hpp>
 #include <mixtrain/app/report.hpp>
 #include <mixtrain/data/image_file.hpp>
@@ -21,11 +23,6 @@
 #include <mixtrain/io/checkpoint.hpp>
 
 namespace mixtrain::app {
-
-template <class Trainer>
-std::filesystem::path checkpoint_or_last(const Trainer& t, const std::filesystem::path& checkpoint) {
-  return checkpoint.empty() ? t.run.output_dir / "last.pt" : checkpoint;
-}
 
 // --- synth ----------------------------------------------------------------------------
 
@@ -77,70 +74,6 @@ int run_inspect(Trainer& t, command_line<Trainer>& cl) {
   write_json(run.output_dir / "inspection.json", report);
   if (!cl.json) std::cout << "wrote " << (run.output_dir / "inspection.json").string() << "\n";
   return report["errors"].empty() ? 0 : 1;
-}
-
-// --- evaluate -------------------------------------------------------------------------
-
-template <class Trainer>
-int run_evaluate(Trainer& t, command_line<Trainer>& cl) {
-  const auto& run = t.run;
-  require_dataset<typename Trainer::data_type>(run.dataset_path);
-  typename Trainer::target_info targets{};
-  const auto train_split = t.data.read_split(run.dataset_path, "train", targets);
-  t.build(targets);
-  const auto checkpoint = checkpoint_or_last(t, cl.checkpoint);
-  t.load_checkpoint(checkpoint, Trainer::restore::weights_only);
-  const auto split = cl.split == "train" ? train_split : t.data.read_split(run.dataset_path, cl.split, targets);
-  // The training set's baseline (e.g. the mean shape) that results are shown beside.
-  if constexpr (requires { t.task.prepare(train_split); }) t.task.prepare(train_split);
-  const auto result = t.evaluate(split);
-  print_evaluation(std::cout, result, targets, "evaluation of " + checkpoint.string() + " on '" + cl.split + "'");
-  std::filesystem::create_directories(run.output_dir);
-  const auto out = run.output_dir / ("evaluation_" + cl.split + ".json");
-  write_json(out, evaluation_json(result, targets, cl.split));
-  std::cout << "wrote " << out.string() << "\n";
-  return 0;
-}
-
-// --- predict --------------------------------------------------------------------------
-
-// Images without annotations, as a split the evaluation can run over.
-inline data::split unannotated_split(const std::vector<std::filesystem::path>& files, std::size_t num_landmarks) {
-  data::split inputs{"predict", {}};
-  for (const auto& file : files) {
-    data::annotated_image image;
-    image.id = file.stem().string();
-    image.image_path = file;
-    if (const auto size = data::read_image_header_size(file)) {
-      image.width = size->width;
-      image.height = size->height;
-    }
-    image.landmarks.resize(num_landmarks);
-    image.present.assign(num_landmarks, 0);
-    inputs.images.push_back(std::move(image));
-  }
-  return inputs;
-}
-
-// One JSON object per image, coordinates in original pixels. The landmark set
-// and the whole preprocessing contract come from the checkpoint: no dataset.
-template <class Trainer>
-  requires contract_predict_recipe<Trainer>
-int run_predict(Trainer& t, command_line<Trainer>& cl) {
-  const auto checkpoint = checkpoint_or_last(t, cl.checkpoint);
-  const auto contract = io::read_contract(checkpoint);
-  const auto landmarks = Trainer::task_type::targets_from_contract(contract);
-  t.data.adopt_contract(contract);
-  t.build(landmarks);
-  t.load_checkpoint(checkpoint, Trainer::restore::weights_only);
-  const auto result = t.evaluate(unannotated_split(cl.images, landmarks.size()));
-  for (std::size_t i = 0; i < cl.images.size(); ++i) {
-    nlohmann::json points = nlohmann::json::object();
-    for (std::size_t k = 0; k < landmarks.size(); ++k)
-      points[landmarks.symbols[k]] = {{"x", result.predictions[i][k].x}, {"y", result.predictions[i][k].y}};
-    std::cout << nlohmann::json{{"image", cl.images[i].string()}, {"landmarks", points}}.dump() << "\n";
-  }
-  return 0;
 }
 
 // --- train ----------------------------------------------------------------------------

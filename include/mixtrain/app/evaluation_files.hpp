@@ -1,0 +1,145 @@
+#pragma once
+// The files an evaluation of landmarks leaves in evaluation/<split>/: radial
+// errors per image and landmark (the pairs --compare tests), per-device
+// summaries, per_landmark.csv, predictions.csv and summary.md.
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include <mixtrain/data/annotation.hpp>
+#include <mixtrain/io/files.hpp>
+#include <mixtrain/metric/landmark_metrics.hpp>
+
+namespace mixtrain::app {
+
+// [image][landmark] radial error in mm; NaN where the landmark is not annotated.
+using error_table = std::vector<std::vector<double>>;
+
+inline error_table radial_error_table(const data::split& set, const std::vector<std::vector<data::point>>& predicted) {
+  error_table out(set.images.size());
+  for (std::size_t i = 0; i < set.images.size(); ++i) {
+    const auto& truth = set.images[i];
+    out[i].assign(truth.landmarks.size(), std::numeric_limits<double>::quiet_NaN());
+    if (i >= predicted.size() || predicted[i].size() != truth.landmarks.size()) continue;
+    for (std::size_t k = 0; k < truth.landmarks.size(); ++k)
+      if (truth.present[k])
+        out[i][k] = std::hypot(predicted[i][k].x - truth.landmarks[k].x, predicted[i][k].y - truth.landmarks[k].y) *
+                    truth.pixel_size_mm;
+  }
+  return out;
+}
+
+// Every annotated error, image by image (the cumulative SDR curve's input).
+inline std::vector<double> all_errors(const error_table& errors) {
+  std::vector<double> out;
+  for (const auto& row : errors)
+    for (double e : row)
+      if (!std::isnan(e)) out.push_back(e);
+  return out;
+}
+
+// Radial summaries per imaging device, when the data names devices.
+inline std::map<std::string, metric::radial_summary> per_device_summaries(const data::split& set, const error_table& errors) {
+  std::map<std::string, std::vector<double>> grouped;
+  for (std::size_t i = 0; i < set.images.size(); ++i) {
+    if (set.images[i].device.empty()) continue;
+    auto& group = grouped[set.images[i].device];
+    for (double e : errors[i])
+      if (!std::isnan(e)) group.push_back(e);
+  }
+  std::map<std::string, metric::radial_summary> out;
+  for (const auto& [device, list] : grouped) out[device] = metric::summarize(list);
+  return out;
+}
+
+inline std::size_t images_of_device(const data::split& set, const std::string& device) {
+  std::size_t n = 0;
+  for (const auto& image : set.images) n += image.device == device ? 1 : 0;
+  return n;
+}
+
+inline nlohmann::json per_device_json(const data::split& set, const std::map<std::string, metric::radial_summary>& devices) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [device, s] : devices) {
+    j[device] = metric::to_json(s);
+    j[device]["images"] = images_of_device(set, device);
+  }
+  return j;
+}
+
+inline void print_device_table(std::ostream& out, const std::map<std::string, metric::radial_summary>& devices,
+                               const data::split& set) {
+  out << "\nper imaging device\n"
+      << fmt::format("{:<16} {:>6} {:>8} {:>8} {:>8} {:>8}\n", "device", "images", "MRE mm", "SD mm", "SDR 2", "SDR 4");
+  for (const auto& [device, s] : devices)
+    out << fmt::format("{:<16} {:>6} {:>8.3f} {:>8.3f} {:>7.1f}% {:>7.1f}%\n", device, images_of_device(set, device),
+                       s.mre_mm, s.sd_mm, 100 * s.sdr[0], 100 * s.sdr[3]);
+}
+
+namespace evaluation_files_detail {
+inline std::string summary_row_csv(const std::string& name, const metric::radial_summary& s) {
+  return fmt::format("{},{},{:.4f},{:.4f},{:.4f},{:.4f},{:.4f},{:.4f}\n", name, s.count, s.mre_mm, s.sd_mm, s.sdr[0],
+                     s.sdr[1], s.sdr[2], s.sdr[3]);
+}
+inline std::string summary_row_md(const std::string& name, const metric::radial_summary& s) {
+  return fmt::format("| {} | {} | {:.3f} | {:.3f} | {:.1f} | {:.1f} | {:.1f} | {:.1f} |\n", name, s.count, s.mre_mm,
+                     s.sd_mm, 100 * s.sdr[0], 100 * s.sdr[1], 100 * s.sdr[2], 100 * s.sdr[3]);
+}
+inline constexpr const char* summary_header_md =
+    "| {} | n | MRE mm | SD mm | SDR 2 mm % | SDR 2.5 mm % | SDR 3 mm % | SDR 4 mm % |\n|---|---:|---:|---:|---:|---:|---:|---:|\n";
+}  // namespace evaluation_files_detail
+
+// landmark,n,mre_mm,sd_mm,sdr_2mm,sdr_2_5mm,sdr_3mm,sdr_4mm; the last row is "overall".
+inline std::string per_landmark_csv(const metric::radial_errors& errors, const data::landmark_set& landmarks) {
+  std::string out = "landmark,n,mre_mm,sd_mm,sdr_2mm,sdr_2_5mm,sdr_3mm,sdr_4mm\n";
+  for (std::size_t k = 0; k < landmarks.size(); ++k)
+    out += evaluation_files_detail::summary_row_csv(landmarks.symbols[k], errors.landmark(k));
+  return out + evaluation_files_detail::summary_row_csv("overall", errors.overall());
+}
+
+// One row per image and landmark: prediction, truth, error and confidence.
+inline std::string predictions_csv(const data::split& set, const std::vector<std::vector<data::point>>& predicted,
+                                   const std::vector<std::vector<float>>& confidences, const data::landmark_set& landmarks,
+                                   const error_table& errors) {
+  std::string out = "image,landmark,x,y,truth_x,truth_y,error_mm,confidence\n";
+  for (std::size_t i = 0; i < set.images.size(); ++i) {
+    const auto& image = set.images[i];
+    for (std::size_t k = 0; k < landmarks.size() && k < predicted[i].size(); ++k) {
+      const bool known = image.present[k] != 0;
+      out += fmt::format("{},{},{:.3f},{:.3f},{},{},{},{}\n", image.id, landmarks.symbols[k], predicted[i][k].x,
+                         predicted[i][k].y, known ? fmt::format("{:.3f}", image.landmarks[k].x) : "",
+                         known ? fmt::format("{:.3f}", image.landmarks[k].y) : "",
+                         known ? fmt::format("{:.4f}", errors[i][k]) : "",
+                         i < confidences.size() && k < confidences[i].size() ? fmt::format("{:.4f}", confidences[i][k]) : "");
+    }
+  }
+  return out;
+}
+
+// summary.md: overall beside the baseline, per landmark, per device.
+inline std::string summary_markdown(const std::string& title, const metric::radial_errors& errors,
+                                    const metric::radial_errors& baseline, const data::landmark_set& landmarks,
+                                    const data::split& set, const std::map<std::string, metric::radial_summary>& devices) {
+  namespace d = evaluation_files_detail;
+  std::string out = "# " + title + "\n\n" + fmt::format(fmt::runtime(d::summary_header_md), "");
+  out += d::summary_row_md("**overall**", errors.overall());
+  out += d::summary_row_md("mean-shape baseline", baseline.overall());
+  out += "\n## Per landmark\n\n" + fmt::format(fmt::runtime(d::summary_header_md), "landmark");
+  for (std::size_t k = 0; k < landmarks.size(); ++k) out += d::summary_row_md(landmarks.symbols[k], errors.landmark(k));
+  if (!devices.empty()) {
+    out += "\n## Per imaging device\n\n" + fmt::format(fmt::runtime(d::summary_header_md), "device");
+    for (const auto& [device, s] : devices)
+      out += d::summary_row_md(fmt::format("{} ({} images)", device, images_of_device(set, device)), s);
+  }
+  return out;
+}
+
+}  // namespace mixtrain::app
