@@ -1,0 +1,238 @@
+#pragma once
+// Clinical measurements on one image's landmarks: the table of
+// cephalometric_definitions.hpp resolved against a landmark set and computed
+// per image; measurement_agreement.hpp compares truth with prediction.
+#include <cctype>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include <mixtrain/data/annotation.hpp>
+#include <mixtrain/metric/cephalometric_definitions.hpp>
+
+namespace mixtrain::metric {
+
+// One measurement on one image: a value (and class, if the definition has
+// ranges), or the reason there is none. Never a guess.
+struct measurement_value {
+  std::optional<double> value;             // in the definition's unit
+  std::optional<std::size_t> class_index;  // into definition.classes
+  std::string reason;                      // empty when there is a value
+  [[nodiscard]] bool available() const { return value.has_value(); }
+};
+
+namespace detail {
+
+inline bool same_symbol(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  return true;
+}
+
+// The first alias the set holds; an exact spelling wins over a case-folded one.
+inline std::optional<std::size_t> find_symbol(const data::landmark_set& set, const std::vector<std::string>& aliases) {
+  for (const auto& alias : aliases)
+    for (std::size_t k = 0; k < set.size(); ++k)
+      if (set.symbols[k] == alias) return k;
+  for (const auto& alias : aliases)
+    for (std::size_t k = 0; k < set.size(); ++k)
+      if (same_symbol(set.symbols[k], alias)) return k;
+  return std::nullopt;
+}
+
+inline std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+struct vec2 {
+  double x = 0, y = 0;
+};
+inline vec2 operator-(vec2 a, vec2 b) { return {a.x - b.x, a.y - b.y}; }
+inline double dot(vec2 a, vec2 b) { return a.x * b.x + a.y * b.y; }
+inline double cross(vec2 a, vec2 b) { return a.x * b.y - a.y * b.x; }
+inline double norm(vec2 a) { return std::hypot(a.x, a.y); }
+inline constexpr double degrees_per_radian = 57.29577951308232;
+inline constexpr double tiny = 1e-9;  // pixels: coincident points make no line
+
+// One term's value, or nullopt when its points coincide.
+inline std::optional<double> evaluate(const measurement_term& term, const std::vector<vec2>& p, double pixel_size_mm) {
+  const auto& i = term.p;
+  switch (term.op) {
+    case geometry_op::vertex_angle:
+    case geometry_op::vector_angle:
+    case geometry_op::turn_angle: {
+      const bool vertex = term.op == geometry_op::vertex_angle;
+      const vec2 a = vertex ? p[i[0]] - p[i[1]] : p[i[1]] - p[i[0]];
+      const vec2 b = vertex ? p[i[2]] - p[i[1]] : p[i[3]] - p[i[2]];
+      if (norm(a) < tiny || norm(b) < tiny) return std::nullopt;
+      const double c = cross(a, b);
+      const double angle = std::atan2(term.op == geometry_op::turn_angle ? c : std::abs(c), dot(a, b));
+      return angle * degrees_per_radian;
+    }
+    case geometry_op::distance_ratio: {
+      const double denominator = norm(p[i[3]] - p[i[2]]);
+      if (denominator < tiny) return std::nullopt;
+      return norm(p[i[1]] - p[i[0]]) / denominator;
+    }
+    case geometry_op::forward_distance: {
+      const vec2 d = p[i[1]] - p[i[0]];
+      return (d.x < 0 ? -1.0 : 1.0) * norm(d) * pixel_size_mm;
+    }
+    case geometry_op::projected_offset: {
+      const vec2 direction = p[i[3]] - p[i[2]];
+      if (norm(direction) < tiny) return std::nullopt;
+      return dot(p[i[0]] - p[i[1]], direction) / norm(direction) * pixel_size_mm;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace detail
+
+// The table resolved against one landmark set (once per dataset): which
+// landmark each point reads, or which symbols the set lacks.
+class cephalometry {
+ public:
+  explicit cephalometry(const data::landmark_set& set,
+                        std::vector<measurement_definition> definitions = cephalometric_measurements())
+      : definitions_(std::move(definitions)), symbols_(set.symbols) {
+    for (const auto& definition : definitions_) {
+      resolved r;
+      for (const auto& point : definition.points) {
+        std::vector<std::size_t> parts;
+        for (const auto& aliases : point.parts) {
+          if (auto k = detail::find_symbol(set, aliases)) parts.push_back(*k);
+          else r.missing.push_back(aliases.front());
+        }
+        r.points.push_back(std::move(parts));
+      }
+      resolved_.push_back(std::move(r));
+    }
+    // Which way the profile faces, from the first pair an image has (back, front).
+    for (auto [back, front] : {std::pair{"S", "N"}, {"Po", "Or"}, {"PNS", "ANS"}, {"Go", "Me"}}) {
+      auto b = detail::find_symbol(set, detail::landmark_aliases(back));
+      auto f = detail::find_symbol(set, detail::landmark_aliases(front));
+      if (b && f) facing_pairs_.emplace_back(*b, *f);
+    }
+  }
+
+  [[nodiscard]] const std::vector<measurement_definition>& definitions() const { return definitions_; }
+  [[nodiscard]] std::size_t size() const { return definitions_.size(); }
+  // Symbols (canonical spelling) definition k needs and the set lacks.
+  [[nodiscard]] const std::vector<std::string>& missing_symbols(std::size_t k) const { return resolved_.at(k).missing; }
+  [[nodiscard]] bool computable(std::size_t k) const { return resolved_.at(k).missing.empty(); }
+
+  // points_px: original pixels, one per symbol; present: 0 where the landmark
+  // was not annotated (pass the truth's mask for predictions too, so both
+  // sides are measured on the same landmarks).
+  [[nodiscard]] std::vector<measurement_value> measure(const std::vector<data::point>& points_px,
+                                                       const std::vector<std::uint8_t>& present,
+                                                       double pixel_size_mm) const {
+    const auto usable = [&](std::size_t k) {
+      return k < points_px.size() && (present.empty() || (k < present.size() && present[k])) &&
+             std::isfinite(points_px[k].x) && std::isfinite(points_px[k].y);
+    };
+    double facing = 1.0;  // -1 mirrors x so that the profile faces +x
+    for (auto [back, front] : facing_pairs_)
+      if (usable(back) && usable(front)) {
+        facing = points_px[front].x < points_px[back].x ? -1.0 : 1.0;
+        break;
+      }
+    std::vector<measurement_value> out;
+    for (std::size_t d = 0; d < definitions_.size(); ++d) out.push_back(measure_one(d, points_px, usable, facing, pixel_size_mm));
+    return out;
+  }
+
+ private:
+  struct resolved {
+    std::vector<std::vector<std::size_t>> points;  // landmark index of each part
+    std::vector<std::string> missing;
+  };
+
+  template <typename Usable>
+  measurement_value measure_one(std::size_t d, const std::vector<data::point>& points_px, const Usable& usable,
+                                double facing, double pixel_size_mm) const {
+    const auto& definition = definitions_[d];
+    const auto& r = resolved_[d];
+    measurement_value out;
+    if (!r.missing.empty()) {
+      out.reason = "the landmark set has no " + detail::join(r.missing);
+      return out;
+    }
+    std::vector<std::string> absent;
+    std::vector<detail::vec2> p;
+    for (const auto& parts : r.points) {
+      detail::vec2 sum;
+      for (auto k : parts) {
+        if (!usable(k)) absent.push_back(symbols_[k]);
+        else sum = {sum.x + facing * points_px[k].x, sum.y + points_px[k].y};
+      }
+      p.push_back({sum.x / static_cast<double>(parts.size()), sum.y / static_cast<double>(parts.size())});
+    }
+    if (!absent.empty()) {
+      out.reason = "not annotated on this image: " + detail::join(absent);
+      return out;
+    }
+    bool needs_mm = false;
+    for (const auto& term : definition.terms) needs_mm = needs_mm || op_unit(term.op) == measurement_unit::mm;
+    if (needs_mm && !(std::isfinite(pixel_size_mm) && pixel_size_mm > 0)) {
+      out.reason = "no pixel size";
+      return out;
+    }
+    double value = 0;
+    for (const auto& term : definition.terms) {
+      const auto v = detail::evaluate(term, p, pixel_size_mm);
+      if (!v) {
+        out.reason = "coincident points";
+        return out;
+      }
+      value += term.weight * *v;
+    }
+    out.value = value;
+    out.class_index = classify(definition, value);
+    return out;
+  }
+
+  std::vector<measurement_definition> definitions_;
+  std::vector<std::string> symbols_;
+  std::vector<resolved> resolved_;
+  std::vector<std::pair<std::size_t, std::size_t>> facing_pairs_;
+};
+
+// One-off form; resolve a cephalometry once when measuring many images.
+inline std::vector<measurement_value> measure(const data::landmark_set& set, const std::vector<data::point>& points_px,
+                                              const std::vector<std::uint8_t>& present, double pixel_size_mm) {
+  return cephalometry(set).measure(points_px, present, pixel_size_mm);
+}
+
+// Per image, keyed by measurement name:
+// {"SNA": {"unit": "deg", "value": 81.2, "class": "C1", "label": "normal maxilla"},
+//  "Wits": {"unit": "mm", "value": null, "reason": "the landmark set has no UMT, ..."}}
+inline nlohmann::json measurements_json(const std::vector<measurement_definition>& definitions,
+                                        const std::vector<measurement_value>& values) {
+  auto out = nlohmann::json::object();
+  for (std::size_t d = 0; d < definitions.size() && d < values.size(); ++d) {
+    const auto& v = values[d];
+    nlohmann::json entry = {{"unit", unit_name(definitions[d].unit)}, {"value", nullptr}};
+    if (v.value) entry["value"] = *v.value;
+    else entry["reason"] = v.reason;
+    if (v.value && !definitions[d].classes.empty()) {
+      entry["class"] = v.class_index ? nlohmann::json(definitions[d].classes[*v.class_index].id) : nlohmann::json();
+      entry["label"] = v.class_index ? nlohmann::json(definitions[d].classes[*v.class_index].label) : nlohmann::json();
+    }
+    out[definitions[d].name] = std::move(entry);
+  }
+  return out;
+}
+
+}  // namespace mixtrain::metric
