@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -60,6 +61,12 @@ struct landmark_evaluation {
   metric::radial_errors errors{0};
   metric::radial_errors baseline_errors{0};
   std::vector<std::vector<data::point>> predictions;  // per image, original pixels
+  // Per image, per landmark: the peak of the landmark's raw output map (the
+  // maximum over its heatmap, before any decoder smoothing). Targets are
+  // Gaussians of height 1, so ~1 is a confident, well-formed peak and values
+  // near 0 mean the model found nothing; it is not a probability. With
+  // test-time augmentation, the mean over the views.
+  std::vector<std::vector<float>> confidences;
   double seconds = 0;
 };
 
@@ -140,27 +147,66 @@ struct landmark_heatmaps {
     return out;
   }
 
-  // Collects the predictions of one split and scores them.
+  // Heatmaps [B, L, h, w] to each landmark's peak value [B][L] (see
+  // landmark_evaluation::confidences).
+  static std::vector<std::vector<float>> confidences(const torch::Tensor& heatmaps) {
+    const auto peaks = heatmaps.detach().flatten(2).amax(2).to(torch::kCPU, torch::kFloat32).contiguous();
+    const auto acc = peaks.accessor<float, 2>();
+    std::vector<std::vector<float>> out(static_cast<std::size_t>(peaks.size(0)));
+    for (std::size_t i = 0; i < out.size(); ++i)
+      for (std::int64_t k = 0; k < peaks.size(1); ++k) out[i].push_back(acc[static_cast<long>(i)][k]);
+    return out;
+  }
+
+  // Collects the predictions of one split and scores them. A split may come
+  // as several views of each image (test-time augmentation: the same dataset
+  // index more than once, each with its own input transform); each view is
+  // decoded through its own inverse, and the mean over an image's views is
+  // what is scored. With one view per image the mean is that view.
   class evaluator_type {
    public:
     evaluator_type(const landmark_heatmaps& task, const data::split& set)
         : task_(task), set_(set), started_(std::chrono::steady_clock::now()) {
-      const auto l = task.landmarks_.size();
+      const auto n = set.images.size(), l = task.landmarks_.size();
       result_.errors = metric::radial_errors(l);
       result_.baseline_errors = metric::radial_errors(l);
-      result_.predictions.resize(set.images.size());
+      sums_.assign(n, std::vector<sum>(l));
+      views_.assign(n, 0);
     }
     void add(const data::batch& b, const torch::Tensor& heatmaps) {
-      auto predicted = task_.decode(b, heatmaps);
-      for (int i = 0; i < b.size; ++i) {
-        const auto index = b.dataset_indices[static_cast<std::size_t>(i)];
-        const auto& record = set_.images[index];
-        result_.errors.add(record, predicted[static_cast<std::size_t>(i)]);
-        if (task_.baseline_) result_.baseline_errors.add(record, task_.baseline_->predict(record));
-        result_.predictions[index] = std::move(predicted[static_cast<std::size_t>(i)]);
+      const auto predicted = task_.decode(b, heatmaps);
+      const auto peaks = confidences(heatmaps);
+      for (std::size_t i = 0; i < predicted.size(); ++i) {
+        auto& s = sums_[b.dataset_indices[i]];
+        if (predicted[i].size() != s.size() || peaks[i].size() != s.size())
+          throw std::logic_error("landmark_heatmaps: the output has " + std::to_string(peaks[i].size()) +
+                                 " landmark planes, the task expects " + std::to_string(s.size()));
+        for (std::size_t k = 0; k < s.size(); ++k) {
+          s[k].x += predicted[i][k].x;
+          s[k].y += predicted[i][k].y;
+          s[k].confidence += peaks[i][k];
+        }
+        ++views_[b.dataset_indices[i]];
       }
     }
+    // Images no batch carried keep empty predictions and are not scored.
     landmark_evaluation finish() {
+      const auto n = set_.images.size();
+      result_.predictions.assign(n, {});
+      result_.confidences.assign(n, {});
+      for (std::size_t index = 0; index < n; ++index) {
+        if (views_[index] == 0) continue;
+        const double v = views_[index];
+        auto& predicted = result_.predictions[index];
+        auto& confidence = result_.confidences[index];
+        for (const auto& s : sums_[index]) {
+          predicted.push_back({s.x / v, s.y / v});
+          confidence.push_back(static_cast<float>(s.confidence / v));
+        }
+        const auto& record = set_.images[index];
+        result_.errors.add(record, predicted);
+        if (task_.baseline_) result_.baseline_errors.add(record, task_.baseline_->predict(record));
+      }
       const auto s = result_.errors.overall();
       result_.metrics = {s.mre_mm, s.sd_mm, s.sdr[0], s.sdr[1], s.sdr[2], s.sdr[3]};
       result_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
@@ -168,9 +214,14 @@ struct landmark_heatmaps {
     }
 
    private:
+    struct sum {
+      double x = 0, y = 0, confidence = 0;
+    };
     const landmark_heatmaps& task_;
     const data::split& set_;
     std::chrono::steady_clock::time_point started_;
+    std::vector<std::vector<sum>> sums_;  // per image, per landmark, over its views
+    std::vector<int> views_;
     landmark_evaluation result_;
   };
   evaluator_type evaluator(const data::split& set) const { return evaluator_type(*this, set); }
