@@ -92,7 +92,7 @@ TEST_CASE("Wilcoxon: textbook example with ties uses the normal approximation", 
   // The Wikipedia example: differences 15, -7, 5, 20, 0, -9, 17, -12, 5, -10.
   // The zero is dropped (n = 9); |5| twice shares rank 1.5. W+ = 1.5 + 1.5 + 7
   // + 8 + 9 = 27, W- = 18. Variance 9*10*19/24 - (2^3 - 2)/48 = 71.125;
-  // z = (27 - 22.5 - 0.5) / sqrt(71.125) = 0.47430, p = 0.63529 (R prints 0.6353).
+  // z = (27 - 22.5 - 0.5) / sqrt(71.125) = 0.47430, p = 0.63529.
   const std::vector<double> d = {15, -7, 5, 20, 0, -9, 17, -12, 5, -10};
   const auto r = metric::wilcoxon_signed_rank(d);
   CHECK(r.method == wilcoxon_method::normal);
