@@ -71,6 +71,7 @@ class command_line {
   double pixel_size = 0;                      // predict: mm per pixel, over the file's own
   bool overlay = false;                       // predict: PNGs with the landmarks drawn
   std::size_t gallery_size = 3;               // evaluate: worst images per landmark
+  std::filesystem::path compare;              // evaluate: a second checkpoint, paired on the same images
   bench_command<Trainer> benchmarks;
   data::synthetic_options synth_options;
   std::filesystem::path synth_output;
@@ -172,8 +173,12 @@ class command_line {
     evaluate->add_option("--checkpoint", checkpoint, "checkpoint (default <output_dir>/last.pt)");
     evaluate->add_option("--split", split, "train, valid, test or test2 (ISBI 2015)")
         ->check(CLI::IsMember({"train", "valid", "test", "test2"}));
-    if constexpr (landmark_recipe<Trainer>)
+    if constexpr (landmark_recipe<Trainer>) {
       evaluate->add_option("--gallery", gallery_size, "worst images per landmark drawn into gallery/ (0: none)");
+      evaluate->add_option("--compare", compare, "a second checkpoint: paired per-landmark differences, Wilcoxon "
+                                                 "signed-rank test and a bootstrap interval for the MRE difference")
+          ->check(CLI::ExistingFile);
+    }
     describe = app.add_subcommand("describe", "print the recipe: model, parameters, policies and settings");
     if constexpr (landmark_recipe<Trainer>)
       describe->add_option("--num_landmarks", num_landmarks, "landmark count (default: from --dataset_path, else Aariz's 29)")

@@ -17,6 +17,8 @@
 #include <mixtrain/app/evaluate.hpp>
 #include <mixtrain/app/predict.hpp>
 #include <mixtrain/app/inspect.hpp>
+#include <mixtrain/app/landmark_results.hpp>
+#include <mixtrain/app/report_html.hpp>
 #include <mixtrain/app/report.hpp>
 #include <mixtrain/data/image_file.hpp>
 #include <mixtrain/data/synthetic_aariz.hpp>
@@ -96,8 +98,35 @@ void write_run_config(Trainer& t, std::size_t train_images, std::size_t valid_im
 }
 
 // After fit: why it ended, and the final validation's results.
+// report.html in the run folder: curves from metrics.csv and the final
+// validation (for landmarks: bars, SDR curve, measurements, worst images).
 template <class Trainer>
-int report_training(Trainer& t, const typename Trainer::fit_result& result) {
+void write_training_report(Trainer& t, const typename Trainer::sample_set& valid, const typename Trainer::evaluation_type& e,
+                           const nlohmann::json& metrics) {
+  const auto& run = t.run;
+  const nlohmann::json info = {{"recipe", run.recipe_name}, {"dataset", run.dataset_path.string()},
+                               {"output_dir", run.output_dir.string()}, {"epochs", t.ctx().epoch}};
+  report_inputs report;
+  if constexpr (landmark_results<typename Trainer::evaluation_type, typename Trainer::target_info>) {
+    const auto& targets = t.targets();
+    const auto errors = radial_error_table(valid, e.predictions);
+    const auto gallery = write_gallery({}, valid, e.predictions, targets, errors, 1);
+    report = landmark_report(run.recipe_name + ": training and validation", run.output_dir / "metrics.csv", metrics,
+                             targets, errors, gallery, info);
+    if (has_measurements(targets))
+      report.tables.push_back(measurement_table(measurement_agreement_of(valid, targets, e.predictions),
+                                                "Clinical measurements on the validation split"));
+  } else {
+    report.title = run.recipe_name + ": training and validation";
+    report.metrics_csv = run.output_dir / "metrics.csv";
+    report.evaluation = metrics;
+    report.run_info = info;
+  }
+  write_report_html(run.output_dir / "report.html", report);
+}
+
+template <class Trainer>
+int report_training(Trainer& t, const typename Trainer::sample_set& valid, const typename Trainer::fit_result& result) {
   const auto& run = t.run;
   auto& c = t.ctx();
   if (result.epochs_run == 0 && run.fit.epochs > 0 && c.epoch >= run.fit.epochs) {
@@ -120,7 +149,8 @@ int report_training(Trainer& t, const typename Trainer::fit_result& result) {
   metrics["epochs_run"] = c.epoch;
   write_json(run.output_dir / "metrics.json", metrics);
   print_evaluation(std::cout, *result.validation, t.targets(), "validation after the last epoch");
-  std::cout << "wrote " << (run.output_dir / "metrics.json").string() << ", metrics.csv, config.json and last.pt\n";
+  write_training_report(t, valid, *result.validation, metrics);
+  std::cout << "wrote " << (run.output_dir / "metrics.json").string() << ", metrics.csv, report.html, config.json and last.pt\n";
   return 0;
 }
 
@@ -149,7 +179,7 @@ int run_train(Trainer& t) {
   std::cout << fmt::format("{}: {} ({} parameters){}, {} train / {} valid images, {} epochs\n", run.recipe_name,
                            Trainer::model_spec::name, t.parameter_count(), targets_text, train_images, valid_images,
                            run.fit.epochs);
-  return report_training(t, t.fit(train_split, valid_split));
+  return report_training(t, valid_split, t.fit(train_split, valid_split));
 }
 
 }  // namespace mixtrain::app

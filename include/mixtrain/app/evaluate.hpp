@@ -3,8 +3,8 @@
 // checkpoint's contract: a flag the user did not give takes the checkpoint's
 // value, and only a flag given explicitly that disagrees is refused. Files go
 // to <output_dir>/evaluation/<split>/ (docs/usage.md): metrics.json,
-// per_landmark.csv, predictions.csv, summary.md, gallery/ and, with
-// --compare, comparison.json and comparison.md.
+// per_landmark.csv, predictions.csv, summary.md, measurements.md, gallery/,
+// report.html and, with --compare, comparison.json and comparison.md.
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -16,6 +16,7 @@
 #include <mixtrain/app/common.hpp>
 #include <mixtrain/app/evaluation_files.hpp>
 #include <mixtrain/app/gallery.hpp>
+#include <mixtrain/app/landmark_results.hpp>
 #include <mixtrain/app/predict.hpp>
 #include <mixtrain/app/report.hpp>
 #include <mixtrain/io/checkpoint.hpp>
@@ -64,15 +65,51 @@ int run_evaluate(Trainer& t, command_line<Trainer>& cl) {
     io::write_text_atomically(folder / "summary.md",
                               summary_markdown(fmt::format("Evaluation of {} on '{}'", checkpoint.filename().string(), cl.split),
                                                result.errors, result.baseline_errors, targets, split, devices));
+    std::vector<gallery_entry> gallery;
     if (cl.gallery_size > 0) {
-      const auto gallery = write_gallery(folder / "gallery", split, result.predictions, targets, errors, cl.gallery_size);
+      gallery = write_gallery(folder / "gallery", split, result.predictions, targets, errors, cl.gallery_size);
       metrics["gallery"] = gallery.size();
     }
+    std::vector<report_table> tables;
+    if (has_measurements(targets)) {
+      const auto agreement = measurement_agreement_of(split, targets, result.predictions);
+      metrics["measurements"] = agreement.json();
+      io::write_text_atomically(folder / "measurements.md", "# Clinical measurements: predicted against annotated landmarks\n\n" +
+                                                                agreement.markdown(true));
+      std::cout << "\nclinical measurements (predicted against annotated landmarks)\n" << agreement.markdown();
+      tables.push_back(measurement_table(agreement, "Clinical measurements: predicted against annotated landmarks"));
+    }
+    if (!cl.compare.empty()) {
+      t.load_checkpoint(cl.compare, Trainer::restore::weights_only);  // the same contract checks
+      const auto other = t.evaluate(split);
+      const auto comparison = metric::compare(errors, radial_error_table(split, other.predictions), targets.symbols,
+                                              {.label_a = checkpoint.string(), .label_b = cl.compare.string()});
+      write_json(folder / "comparison.json", comparison.json());
+      io::write_text_atomically(folder / "comparison.md", comparison.markdown());
+      std::cout << "\npaired comparison (B - A, negative: B better)\n" << comparison.markdown();
+      report_table table{"Paired comparison: B = " + cl.compare.string() + " against A = " + checkpoint.string(),
+                         {"", "n", "MRE A", "MRE B", "B - A", "95% CI", "verdict"}, {}};
+      for (const auto* row : [&] {
+             std::vector<const metric::comparison_row*> rows{&comparison.overall};
+             for (const auto& r : comparison.landmarks) rows.push_back(&r);
+             return rows;
+           }())
+        table.rows.push_back({row->name, std::to_string(row->n), fmt::format("{:.3f}", row->mean_a_mm),
+                              fmt::format("{:.3f}", row->mean_b_mm), fmt::format("{:+.3f}", row->mean_difference_mm),
+                              fmt::format("[{:+.3f}, {:+.3f}]", row->ci_low_mm, row->ci_high_mm), row->verdict(0.05)});
+      tables.push_back(std::move(table));
+    }
+    auto report = landmark_report(fmt::format("Evaluation of {} on '{}'", checkpoint.string(), cl.split),
+                                  run.output_dir / "metrics.csv", metrics, targets, errors, gallery,
+                                  {{"checkpoint", checkpoint.string()}, {"split", cl.split}, {"dataset", run.dataset_path.string()},
+                                   {"images", split.images.size()}});
+    report.tables = std::move(tables);
+    write_report_html(folder / "report.html", report);
   }
   write_json(folder / "metrics.json", metrics);
   std::cout << "wrote " << folder.string() << "/ (metrics.json"
             << (landmark_results<typename Trainer::evaluation_type, typename Trainer::target_info>
-                    ? ", per_landmark.csv, predictions.csv, summary.md, gallery/"
+                    ? ", per_landmark.csv, predictions.csv, summary.md, measurements.md, gallery/, report.html"
                     : "")
             << ")\n";
   return 0;

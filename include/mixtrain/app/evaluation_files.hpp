@@ -17,23 +17,15 @@
 #include <mixtrain/data/annotation.hpp>
 #include <mixtrain/io/files.hpp>
 #include <mixtrain/metric/landmark_metrics.hpp>
+#include <mixtrain/metric/paired_comparison.hpp>
 
 namespace mixtrain::app {
 
-// [image][landmark] radial error in mm; NaN where the landmark is not annotated.
-using error_table = std::vector<std::vector<double>>;
+using metric::error_table;  // [image][landmark] radial error in mm; NaN where not annotated
 
 inline error_table radial_error_table(const data::split& set, const std::vector<std::vector<data::point>>& predicted) {
-  error_table out(set.images.size());
-  for (std::size_t i = 0; i < set.images.size(); ++i) {
-    const auto& truth = set.images[i];
-    out[i].assign(truth.landmarks.size(), std::numeric_limits<double>::quiet_NaN());
-    if (i >= predicted.size() || predicted[i].size() != truth.landmarks.size()) continue;
-    for (std::size_t k = 0; k < truth.landmarks.size(); ++k)
-      if (truth.present[k])
-        out[i][k] = std::hypot(predicted[i][k].x - truth.landmarks[k].x, predicted[i][k].y - truth.landmarks[k].y) *
-                    truth.pixel_size_mm;
-  }
+  error_table out;
+  for (std::size_t i = 0; i < set.images.size(); ++i) out.push_back(metric::image_radial_errors(set.images[i], predicted[i]));
   return out;
 }
 

@@ -62,7 +62,7 @@ inline std::vector<gallery_entry> write_gallery(const std::filesystem::path& fol
     }
   }
   if (entries.empty()) return entries;
-  std::filesystem::create_directories(folder);
+  if (!folder.empty()) std::filesystem::create_directories(folder);
   std::map<std::size_t, std::vector<gallery_entry*>> by_image;
   for (auto& e : entries) by_image[e.image].push_back(&e);
   for (const auto& [i, list] : by_image) {
@@ -78,7 +78,7 @@ inline std::vector<gallery_entry> write_gallery(const std::filesystem::path& fol
       const int half = static_cast<int>(std::max(24.0 * unit, 1.3 * error_px + 12.0 * unit));
       const auto thumb = crop_thumbnail(drawn, t, half, thumbnail_side);
       e->png = encode_png(thumb);
-      io::write_text_atomically(folder / e->file, std::string(e->png.begin(), e->png.end()));
+      if (!folder.empty()) io::write_text_atomically(folder / e->file, std::string(e->png.begin(), e->png.end()));
       if (e->rank > 0) e->png.clear();
     }
   }

@@ -4,6 +4,7 @@
 // landmark set and the whole preprocessing come from the checkpoint's
 // contract. Per image: one JSON line on stdout and predictions/<id>.json; for
 // the call: predictions/predictions.csv; with --overlay: predictions/overlays/<id>.png.
+// Each image's JSON has the clinical measurements its landmark set allows.
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
@@ -23,6 +24,7 @@
 #include <mixtrain/data/image_file.hpp>
 #include <mixtrain/data/image_format.hpp>
 #include <mixtrain/io/checkpoint.hpp>
+#include <mixtrain/metric/cephalometric.hpp>
 
 namespace mixtrain::app {
 
@@ -154,12 +156,15 @@ int run_predict(Trainer& t, command_line<Trainer>& cl) {
   const auto folder = t.run.output_dir / "predictions";
   std::filesystem::create_directories(cl.overlay ? folder / "overlays" : folder);
   std::string csv = "image,landmark,x,y,x_mm,y_mm,confidence\n";
+  const metric::cephalometry ceph(landmarks);
+  const std::vector<std::uint8_t> all_present(landmarks.size(), 1);
   for (std::size_t i = 0; i < inputs.images.size(); ++i) {
     const auto& image = inputs.images[i];
     const std::vector<float>* confidence = nullptr;
     if constexpr (requires { result.confidences; })
       if (i < result.confidences.size()) confidence = &result.confidences[i];
-    const auto p = prediction_json(image, landmarks, result.predictions[i], confidence, sources[i]);
+    auto p = prediction_json(image, landmarks, result.predictions[i], confidence, sources[i]);
+    p["measurements"] = metric::measurements_json(ceph.definitions(), ceph.measure(result.predictions[i], all_present, image.pixel_size_mm));
     std::cout << p.dump() << "\n";
     write_json(folder / (image.id + ".json"), p);
     csv += prediction_csv_rows(p, landmarks);
