@@ -205,7 +205,7 @@ class aariz_samples final : public sample_producer {
     const auto t1 = clock::now();
 
     std::mt19937_64 rng(sample_seed(seed_, request.epoch, request.dataset_index));
-    affine input_from_letterbox(1, 0, 0, 0, 1, 0);
+    affine input_from_letterbox = request.view;  // the identity unless a test-time view
     if (augment_) augmentations_.sample_geometry(rng, input_, input_from_letterbox);
     const affine input_from_original =
         compose(input_from_letterbox, letterbox(source.original_size.width, source.original_size.height, input_));

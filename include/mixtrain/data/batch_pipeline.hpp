@@ -48,6 +48,10 @@ struct pipeline_options {
   std::uint64_t seed = 0;
   bool shuffle = true;
   bool skip_bad_samples = false;
+  // Test-time augmentation: each image is produced once per view, its views
+  // next to each other in the epoch; empty means one view, the identity
+  // (augment/tta.hpp).
+  std::vector<affine> views;
 };
 
 // Where a producer writes one sample: uint8 pixels [H, W], landmarks [L, 2] in
@@ -63,6 +67,7 @@ struct sample_slot {
 struct sample_request {
   std::size_t dataset_index = 0;
   std::uint64_t epoch = 0;
+  affine view = affine(1, 0, 0, 0, 1, 0);  // composed after the letterbox (test-time augmentation)
 };
 
 // A batch of uint8 images and landmark coordinates: what crosses to the trainer.
@@ -75,7 +80,7 @@ struct batch {
   std::vector<std::uint8_t> pixels;   // [size, height, width]
   std::vector<float> landmarks;       // [size, L, 2]
   std::vector<float> present;         // [size, L]; 0 = missing or skipped
-  std::vector<std::size_t> dataset_indices;
+  std::vector<std::size_t> dataset_indices;  // an image's views repeat its index
   std::vector<affine> input_from_original;
   std::vector<std::int32_t> image_labels;  // [size]; the image's class label (Aariz: CVM stage), -1 = none
   std::vector<std::string> skipped;   // messages of bad samples skipped in this batch
@@ -112,7 +117,9 @@ class sample_producer {
 class batch_pipeline {
  public:
   batch_pipeline(std::size_t dataset_size, int num_landmarks, pipeline_options options, sample_producer& producer)
-      : options_(options), dataset_size_(dataset_size), num_landmarks_(num_landmarks), producer_(producer) {
+      : options_(options), dataset_size_(dataset_size),
+        samples_(dataset_size * std::max<std::size_t>(1, options.views.size())), num_landmarks_(num_landmarks),
+        producer_(producer) {
     if (options_.batch_size < 1) throw std::invalid_argument("--batch_size must be at least 1");
     if (options_.num_workers < 1) throw std::invalid_argument("--num_workers must be at least 1");
     if (options_.prefetch_batches < 1) throw std::invalid_argument("--prefetch_batches must be at least 1");
@@ -145,7 +152,7 @@ class batch_pipeline {
   }
 
   [[nodiscard]] std::int64_t batches_per_epoch() const {
-    return static_cast<std::int64_t>((dataset_size_ + options_.batch_size - 1) / options_.batch_size);
+    return static_cast<std::int64_t>((samples_ + options_.batch_size - 1) / options_.batch_size);
   }
   // Samples produced at once; also the number of worker threads started.
   [[nodiscard]] int concurrent_decodes() const { return concurrent_decodes_; }
@@ -222,7 +229,7 @@ class batch_pipeline {
       epoch_ = epoch;
       slots_.clear();
       next_sample_ = static_cast<std::size_t>(first_batch) * static_cast<std::size_t>(options_.batch_size);
-      next_sample_ = std::min(next_sample_, dataset_size_);
+      next_sample_ = std::min(next_sample_, samples_);
       consumer_batch_ = first_batch;
       epoch_active_ = true;
     }
@@ -293,9 +300,11 @@ class batch_pipeline {
     concurrent_decodes_ = plan.concurrent_decodes;
   }
 
+  [[nodiscard]] std::size_t views() const { return std::max<std::size_t>(1, options_.views.size()); }
+
   // Caller holds the lock.
   [[nodiscard]] bool can_start_sample() const {
-    if (!epoch_active_ || error_ || next_sample_ >= dataset_size_ || decoding_ >= concurrent_decodes_) return false;
+    if (!epoch_active_ || error_ || next_sample_ >= samples_ || decoding_ >= concurrent_decodes_) return false;
     const auto batch_index = static_cast<std::int64_t>(next_sample_ / static_cast<std::size_t>(options_.batch_size));
     return batch_index < consumer_batch_ + options_.prefetch_batches;
   }
@@ -307,7 +316,7 @@ class batch_pipeline {
       auto& b = entry->data;
       const auto first = static_cast<std::size_t>(batch_index) * static_cast<std::size_t>(options_.batch_size);
       b.index = batch_index;
-      b.size = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(options_.batch_size), dataset_size_ - first));
+      b.size = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(options_.batch_size), samples_ - first));
       b.height = options_.input.height;
       b.width = options_.input.width;
       b.num_landmarks = num_landmarks_;
@@ -315,7 +324,8 @@ class batch_pipeline {
       b.pixels.resize(n * static_cast<std::size_t>(b.height) * static_cast<std::size_t>(b.width));
       b.landmarks.resize(n * static_cast<std::size_t>(num_landmarks_) * 2);
       b.present.resize(n * static_cast<std::size_t>(num_landmarks_));
-      b.dataset_indices = order_ | ranges::views::slice(first, first + n) | ranges::to<std::vector>();
+      b.dataset_indices.resize(n);
+      for (std::size_t i = 0; i < n; ++i) b.dataset_indices[i] = order_[(first + i) / views()];
       b.input_from_original.resize(n);
       b.image_labels.assign(n, -1);
       entry->remaining = b.size;
@@ -376,7 +386,8 @@ class batch_pipeline {
       }
       slot& target = *target_ptr;
       const auto in_batch = position % static_cast<std::size_t>(options_.batch_size);
-      const sample_request request{target.data.dataset_indices[in_batch], epoch_};
+      const sample_request request{target.data.dataset_indices[in_batch], epoch_,
+                                   options_.views.empty() ? affine(1, 0, 0, 0, 1, 0) : options_.views[position % views()]};
       ++decoding_;
       note_peaks();
       lock.unlock();
@@ -421,6 +432,7 @@ class batch_pipeline {
 
   pipeline_options options_;
   std::size_t dataset_size_;
+  std::size_t samples_;  // per epoch: dataset_size_ times the views
   int num_landmarks_;
   sample_producer& producer_;
   std::size_t batch_bytes_ = 0;

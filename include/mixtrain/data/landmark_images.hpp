@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <ostream>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -21,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include <mixtrain/augment/concepts.hpp>
+#include <mixtrain/augment/tta.hpp>
 #include <mixtrain/core/data_source.hpp>
 #include <mixtrain/data/aariz_samples.hpp>
 #include <mixtrain/data/annotation.hpp>
@@ -56,11 +58,13 @@ inline pipeline_options pipeline_options_for(const pipeline_settings& s, input_s
 template <class Augmentations>
 class sample_pipeline {
  public:
+  // `views`: test-time augmentation's (augment/tta.hpp); empty = none.
   sample_pipeline(const split& set, int num_landmarks, input_size input, const Augmentations& augmentations,
-                  const pipeline_settings& s)
+                  const pipeline_settings& s, std::vector<affine> views = {})
       : log_(s.log) {
     samples_.emplace(set, input, augmentations, s.training, s.seed, s.cache_bytes);
     auto o = pipeline_options_for(s, input);
+    o.views = std::move(views);
     auto reserve = o;  // --num_workers auto may try this many: keep room for them
     if (s.num_workers == 0) reserve.num_workers = auto_worker_limit();
     const auto fit =
@@ -137,10 +141,13 @@ struct landmark_images {
 
   landmark_images_config config = C;
   augmentations_type augmentations;
+  augment::tta_config tta;  // test-time augmentation of every evaluation (--tta); off by default
 
+  // Evaluation pipelines (validation, evaluate, predict) produce the TTA views.
   std::unique_ptr<pipeline_type> make_pipeline(const split& set, const pipeline_settings& s) const {
     const int landmarks = set.images.empty() ? 0 : static_cast<int>(set.images.front().landmarks.size());
-    return std::make_unique<pipeline_type>(set, landmarks, config.image_size, augmentations, s);
+    auto views = s.training ? std::vector<affine>{} : augment::tta_views(tta, config.image_size);
+    return std::make_unique<pipeline_type>(set, landmarks, config.image_size, augmentations, s, std::move(views));
   }
 
   [[nodiscard]] nlohmann::json contract() const {
@@ -166,7 +173,9 @@ struct landmark_images {
   [[nodiscard]] nlohmann::json describe() const {
     nlohmann::json augments = nlohmann::json::array();
     std::apply([&](const auto&... a) { (augments.push_back(a.name), ...); }, augmentations.augments);
-    return {{"image_size", {config.image_size.width, config.image_size.height}}, {"augmentations", augments}};
+    nlohmann::json j = {{"image_size", {config.image_size.width, config.image_size.height}}, {"augmentations", augments}};
+    if (tta.enabled()) j["tta"] = tta.describe();
+    return j;
   }
 
   void add_flags(CLI::App& cli) {
@@ -183,6 +192,40 @@ struct landmark_images {
             return "must be an integer, got '" + v + "'";
           }
         });
+    add_tta_flags(cli);
+  }
+
+ private:
+  // --tta picks a preset; the lists, parsed after it, replace its parts.
+  void add_tta_flags(CLI::App& cli) {
+    cli.add_option_function<std::string>(
+           "--tta", [this](const std::string& v) { tta = v == "default" ? augment::tta_config::preset() : augment::tta_config{}; },
+           "test-time augmentation of validation, evaluate and predict: 'off', or 'default' (scales 0.95 1.05, "
+           "shifts -8 8 input px, rotations -3 3 degrees: 9 views, each mapped back through its own inverse, then "
+           "averaged)")
+        ->check(CLI::IsMember({"off", "default"}))
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
+        ->default_str("off");
+    const auto list = [&](const char* flag, std::vector<double> augment::tta_config::*member, std::string (*check)(double),
+                          const char* help) {
+      cli.add_option_function<std::vector<double>>(
+             flag, [this, member](const std::vector<double>& v) { tta.*member = v; }, help)
+          ->expected(1, -1)
+          ->check(CLI::Validator(
+              [check](std::string& v) -> std::string {
+                try {
+                  return check(std::stod(v));
+                } catch (const std::logic_error&) {
+                  return "must be a number, got '" + v + "'";
+                }
+              },
+              "NUMBER"));
+    };
+    list("--tta_scales", &augment::tta_config::scales, augment::check_tta_scale, "TTA zoom factors, one view each");
+    list("--tta_shifts", &augment::tta_config::shifts, augment::check_tta_shift,
+         "TTA shifts in input pixels; each d gives the views (d, 0) and (0, d)");
+    list("--tta_rotations", &augment::tta_config::rotations, augment::check_tta_rotation,
+         "TTA rotations in degrees, one view each");
   }
 };
 
