@@ -67,6 +67,7 @@ for name in ("metrics.json", "per_landmark.csv", "predictions.csv", "summary.md"
     assert os.path.getsize(f"{folder}/{name}") > 0, name
 m = json.load(open(f"{folder}/metrics.json"))
 assert sum(d["images"] for d in m["per_device"].values()) == 6, m["per_device"]
+assert sum(int(r["images"]) for r in csv.DictReader(open(f"{folder}/per_device.csv"))) == 6
 assert "| ANB | deg | 6 |" in open(f"{folder}/measurements.md").read()
 assert m["measurements"]["measurements"]["SNA"]["count"] == 6, m["measurements"]["measurements"]["SNA"]
 gallery = os.listdir(f"{folder}/gallery")

@@ -46,6 +46,10 @@ TEST_CASE("radial error table, per device summaries and CSV rows match hand valu
   CHECK(devices.at("M1").mre_mm == Approx((0.5 + 1.0 + 0.0) / 3));
   CHECK(devices.at("M2").mre_mm == Approx(0.5));
   CHECK(app::per_device_json(set, devices)["M1"]["images"] == 2);
+  CHECK(app::per_device_csv(set, devices) ==
+        "device,images,n,mre_mm,sd_mm,sdr_2mm,sdr_2_5mm,sdr_3mm,sdr_4mm\n"
+        "M1,2,3,0.5000,0.5000,1.0000,1.0000,1.0000,1.0000\n"
+        "M2,1,2,0.5000,0.7071,1.0000,1.0000,1.0000,1.0000\n");
 
   data::landmark_set landmarks{{"S", "N"}, {"Sella", "Nasion"}};
   const auto csv = app::predictions_csv(set, predicted, {{0.9f, 0.5f}}, landmarks, errors);

@@ -56,6 +56,7 @@ int run_evaluate(Trainer& t, command_line<Trainer>& cl) {
     const auto devices = per_device_summaries(split, errors);
     if (!devices.empty()) {
       metrics["per_device"] = per_device_json(split, devices);
+      io::write_text_atomically(folder / "per_device.csv", per_device_csv(split, devices));
       print_device_table(std::cout, devices, split);
     }
     std::vector<std::vector<float>> confidences;

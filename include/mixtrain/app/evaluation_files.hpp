@@ -97,6 +97,15 @@ inline std::string per_landmark_csv(const metric::radial_errors& errors, const d
   return out + evaluation_files_detail::summary_row_csv("overall", errors.overall());
 }
 
+// device,images,n,mre_mm,...: one row per imaging device.
+inline std::string per_device_csv(const data::split& set, const std::map<std::string, metric::radial_summary>& devices) {
+  std::string out = "device,images,n,mre_mm,sd_mm,sdr_2mm,sdr_2_5mm,sdr_3mm,sdr_4mm\n";
+  for (const auto& [device, s] : devices)
+    out += fmt::format("{},{},", device, images_of_device(set, device)) +
+           evaluation_files_detail::summary_row_csv("", s).substr(1);
+  return out;
+}
+
 // One row per image and landmark: prediction, truth, error and confidence.
 inline std::string predictions_csv(const data::split& set, const std::vector<std::vector<data::point>>& predicted,
                                    const std::vector<std::vector<float>>& confidences, const data::landmark_set& landmarks,
