@@ -51,6 +51,13 @@ int run_evaluate(Trainer& t, command_line<Trainer>& cl) {
   std::filesystem::create_directories(folder);
   auto metrics = evaluation_json(result, targets, cl.split);
   metrics["checkpoint"] = checkpoint.string();
+  const nlohmann::json run_info = {{"checkpoint", checkpoint.string()}, {"split", cl.split},
+                                   {"dataset", run.dataset_path.string()}, {"images", split_size(split)}};
+  const auto title = fmt::format("Evaluation of {} on '{}'", checkpoint.string(), cl.split);
+  report_inputs report;
+  report.title = title;
+  report.metrics_csv = run.output_dir / "metrics.csv";
+  report.run_info = run_info;
   if constexpr (landmark_results<typename Trainer::evaluation_type, typename Trainer::target_info>) {
     const auto errors = radial_error_table(split, result.predictions);
     const auto devices = per_device_summaries(split, errors);
@@ -100,17 +107,15 @@ int run_evaluate(Trainer& t, command_line<Trainer>& cl) {
                               fmt::format("[{:+.3f}, {:+.3f}]", row->ci_low_mm, row->ci_high_mm), row->verdict(0.05)});
       tables.push_back(std::move(table));
     }
-    auto report = landmark_report(fmt::format("Evaluation of {} on '{}'", checkpoint.string(), cl.split),
-                                  run.output_dir / "metrics.csv", metrics, targets, errors, gallery,
-                                  {{"checkpoint", checkpoint.string()}, {"split", cl.split}, {"dataset", run.dataset_path.string()},
-                                   {"images", split.images.size()}});
+    report = landmark_report(title, run.output_dir / "metrics.csv", metrics, targets, errors, gallery, run_info);
     report.tables = std::move(tables);
-    write_report_html(folder / "report.html", report);
   }
+  if (report.evaluation.is_null()) report.evaluation = metrics;
+  write_report_html(folder / "report.html", report);
   write_json(folder / "metrics.json", metrics);
-  std::cout << "wrote " << folder.string() << "/ (metrics.json"
+  std::cout << "wrote " << folder.string() << "/ (metrics.json, report.html"
             << (landmark_results<typename Trainer::evaluation_type, typename Trainer::target_info>
-                    ? ", per_landmark.csv, predictions.csv, summary.md, measurements.md, gallery/, report.html"
+                    ? ", per_landmark.csv, predictions.csv, summary.md, measurements.md, gallery/"
                     : "")
             << ")\n";
   return 0;
