@@ -37,8 +37,8 @@ TEST_CASE("a recipe takes its task's decoder and its run defaults from the flat 
                                  mt::task::landmark_heatmaps<{}, mt::loss::heatmap_mse, mt::heatmap::argmax>, mt::optim::sgd<>>;
   STATIC_REQUIRE(std::is_same_v<with_argmax::task::decoder, mt::heatmap::argmax>);
   STATIC_REQUIRE(with_argmax::fit_defaults.epochs == mt::fit_config{}.epochs);
-  // No recipe policies: only the default console and CSV logging.
-  STATIC_REQUIRE(mt::trainer<tiny_recipe>::policy_count == 2);
+  // No recipe policies: only the default console and CSV logging and progress.
+  STATIC_REQUIRE(mt::trainer<tiny_recipe>::policy_count == 3);
 }
 
 TEST_CASE("the trainer sizes the model head from the landmark set and describes itself") {
@@ -49,7 +49,7 @@ TEST_CASE("the trainer sizes the model head from the landmark set and describes 
   CHECK(d["model"] == "compact_unet");
   CHECK(d["task"]["decoder"] == "dark");
   CHECK(d["data"]["image_size"][0] == 64);
-  CHECK(d["policies"].size() == 2);
+  CHECK(d["policies"].size() == 3);
   CHECK(d["policies"][0]["name"] == "console_log");
   const auto out = t.model()->forward(torch::zeros({1, 1, 64, 64}));
   CHECK(out.sizes() == torch::IntArrayRef({1, 5, 16, 16}));

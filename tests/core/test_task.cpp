@@ -207,8 +207,8 @@ struct quiet_csv {
 TEST_CASE("a recipe policy in the csv_log group replaces the default CSV log") {
   using replaced = mt::trainer<bars_recipe<quiet_csv>>;
   using standard = mt::trainer<bars_recipe<>>;
-  STATIC_REQUIRE(standard::policy_count == 2);  // console_log, csv_log
-  STATIC_REQUIRE(replaced::policy_count == 2);  // quiet_csv, console_log
+  STATIC_REQUIRE(standard::policy_count == 3);  // console_log, csv_log, progress
+  STATIC_REQUIRE(replaced::policy_count == 3);  // quiet_csv, console_log, progress
   STATIC_REQUIRE(std::is_same_v<std::remove_cvref_t<decltype(boost::hana::at_c<1>(std::declval<replaced&>().policies))>,
                                 mt::policy::console_log>);
   mixtrain::testing::temporary_directory dir;
@@ -244,7 +244,9 @@ TEST_CASE("the class tally gives the confusion matrix, recall, accuracy and cros
   const double expected = (std::log(e * e + 2) - 2 + std::log(e + 2) - 1 + std::log(2 + e * e * e) +
                            std::log(2 + e) - 1) / 4;
   CHECK(r.metrics.val_cross_entropy == Approx(expected).epsilon(1e-9));
-  CHECK(r.predicted == std::vector<std::int64_t>{0, 1, 1, -1, 2});
+  CHECK(r.predicted == std::vector<std::int64_t>{0, 1, 1, 0, 2});  // the unlabelled image is predicted too
+  CHECK(r.probability[3] == Approx(std::exp(5.0) / (std::exp(5.0) + 2)).epsilon(1e-12));
+  CHECK(r.probability[0] == Approx(e * e / (e * e + 2)).epsilon(1e-12));
   CHECK(r.majority_share == 0.4);
   const auto j = r.json();
   CHECK(j["recall"]["c"].get<double>() == 0.5);

@@ -12,7 +12,9 @@
 //       at the end of an accumulation window: unscale_gradients, then
 //         before_optimizer_step -> bool (all policies run; any false skips),
 //         then after_optimizer_step or after_skipped_step,
-//     evaluation_model, on_validation_end, on_epoch_end,
+//       on_train_batch (progress),
+//     evaluation_model, per evaluated batch: on_evaluation_batch (progress),
+//     on_validation_end, on_epoch_end,
 //   on_interrupt when a stop request ends an epoch early (counters point at
 //     the next micro-batch), on_fit_end.
 //   save_state / load_state travel with checkpoints.
@@ -39,7 +41,9 @@ MIXTRAIN_DEFINE_EVENT(unscale_gradients);
 MIXTRAIN_DEFINE_EVENT(before_optimizer_step);
 MIXTRAIN_DEFINE_EVENT(after_optimizer_step);
 MIXTRAIN_DEFINE_EVENT(after_skipped_step);
+MIXTRAIN_DEFINE_EVENT(on_train_batch);
 MIXTRAIN_DEFINE_EVENT(evaluation_model);
+MIXTRAIN_DEFINE_EVENT(on_evaluation_batch);
 MIXTRAIN_DEFINE_EVENT(on_validation_end);
 MIXTRAIN_DEFINE_EVENT(on_epoch_end);
 MIXTRAIN_DEFINE_EVENT(on_interrupt);

@@ -24,6 +24,8 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <mixtrain/core/batch_progress.hpp>
+
 namespace mixtrain {
 
 namespace hook_detail {
@@ -115,6 +117,16 @@ MIXTRAIN_CTX_HOOK(before_optimizer_step, std::same_as<bool>,
                   "bool before_optimizer_step(auto& context) (false skips the step)")
 MIXTRAIN_CTX_HOOK(after_optimizer_step, hook_detail::void_or_bool, "void or bool after_optimizer_step(auto& context)")
 MIXTRAIN_CTX_HOOK(after_skipped_step, hook_detail::void_or_bool, "void or bool after_skipped_step(auto& context)")
+// After each micro-batch of training and each evaluated batch: how far the
+// pass has come (host-side counts; core/batch_progress.hpp). Progress output.
+#define MIXTRAIN_CTX_PROGRESS_HOOK(hook_name, expected)                                                     \
+  MIXTRAIN_HOOK(hook_name,                                                                               \
+                (requires(P& p, C& c, const batch_progress& b) {                                         \
+                  { p.hook_name(c, b) } -> std::same_as<void>;                                           \
+                } && !requires(P& p, C&& c, const batch_progress& b) { p.hook_name(static_cast<C&&>(c), b); }), \
+                expected)
+MIXTRAIN_CTX_PROGRESS_HOOK(on_train_batch, "void on_train_batch(auto& context, const batch_progress&)")
+MIXTRAIN_CTX_PROGRESS_HOOK(on_evaluation_batch, "void on_evaluation_batch(auto& context, const batch_progress&)")
 MIXTRAIN_CTX_HOOK(evaluation_model, std::same_as<typename C::module_type*>,
                   "module_type* evaluation_model(auto& context) (the recipe's module holder, or nullptr)")
 MIXTRAIN_CTX_HOOK(on_validation_end, hook_detail::void_or_bool, "void or bool on_validation_end(auto& context)")
@@ -130,6 +142,7 @@ MIXTRAIN_HOOK(load_state, (requires(P& p, torch::serialize::InputArchive& a) {
               }),
               "void load_state(torch::serialize::InputArchive&)")
 
+#undef MIXTRAIN_CTX_PROGRESS_HOOK
 #undef MIXTRAIN_CTX_TENSOR_HOOK
 #undef MIXTRAIN_CTX_HOOK
 #undef MIXTRAIN_HOOK
@@ -142,8 +155,9 @@ using all_hooks =
     hook_list<hook::add_flags, hook::describe, hook::prepare_model, hook::accumulation_steps, hook::on_model_ready,
               hook::on_fit_begin, hook::on_epoch_begin, hook::prepare_input, hook::forward_scope, hook::scale_loss,
               hook::unscale_gradients, hook::before_optimizer_step, hook::after_optimizer_step,
-              hook::after_skipped_step, hook::evaluation_model, hook::on_validation_end, hook::on_epoch_end,
-              hook::on_interrupt, hook::on_fit_end, hook::save_state, hook::load_state>;
+              hook::after_skipped_step, hook::on_train_batch, hook::evaluation_model, hook::on_evaluation_batch,
+              hook::on_validation_end, hook::on_epoch_end, hook::on_interrupt, hook::on_fit_end, hook::save_state,
+              hook::load_state>;
 
 // Instantiates every signature check of one policy (each static_asserts).
 template <class Policy, class Context>
@@ -156,7 +170,8 @@ struct check_hooks {
       check_forward_scope<Policy, Context>::ok && check_scale_loss<Policy, Context>::ok &&
       check_unscale_gradients<Policy, Context>::ok && check_before_optimizer_step<Policy, Context>::ok &&
       check_after_optimizer_step<Policy, Context>::ok && check_after_skipped_step<Policy, Context>::ok &&
-      check_evaluation_model<Policy, Context>::ok && check_on_validation_end<Policy, Context>::ok &&
+      check_on_train_batch<Policy, Context>::ok && check_evaluation_model<Policy, Context>::ok &&
+      check_on_evaluation_batch<Policy, Context>::ok && check_on_validation_end<Policy, Context>::ok &&
       check_on_epoch_end<Policy, Context>::ok && check_on_interrupt<Policy, Context>::ok &&
       check_on_fit_end<Policy, Context>::ok && check_save_state<Policy, Context>::ok &&
       check_load_state<Policy, Context>::ok;

@@ -1,7 +1,8 @@
 #pragma once
 // How the trainer stores a recipe's policies: each bound to the recipe's
-// context type where it asks for it, the default logging policies added
-// unless the recipe replaces them, and every hook of every policy checked.
+// context type where it asks for it, the default logging and progress
+// policies added unless the recipe replaces them, and every hook of every
+// policy checked.
 #include <string_view>
 #include <type_traits>
 
@@ -10,6 +11,7 @@
 #include <mixtrain/core/hooks.hpp>
 #include <mixtrain/core/metrics.hpp>
 #include <mixtrain/policy/logging.hpp>
+#include <mixtrain/policy/progress.hpp>
 
 namespace mixtrain {
 
@@ -37,21 +39,31 @@ constexpr bool group_taken() {
           ...);
 }
 
-// The recipe's policies, bound, then the default logging policies whose
-// group the recipe does not fill. hana::basic_tuple inherits its elements, so
-// stateless policies take no bytes.
+// Appends P to a basic_tuple when `add` holds.
+template <bool add, class P, class Tuple>
+struct append_if {
+  using type = Tuple;
+};
+template <class P, class... Ts>
+struct append_if<true, P, hana::basic_tuple<Ts...>> {
+  using type = hana::basic_tuple<Ts..., P>;
+};
+
+// The recipe's policies, bound, then the default policies whose group the
+// recipe does not fill: console and CSV logging, progress output.
+// hana::basic_tuple inherits its elements, so stateless policies take no bytes.
 template <class Context, class Policies>
 struct policy_storage;
 template <class Context, class... Ps>
 struct policy_storage<Context, hana::tuple<Ps...>> {
   static constexpr bool add_console = !group_taken<policy::console_log, Ps...>();
   static constexpr bool add_csv = !group_taken<policy::csv_log, Ps...>();
-  using type = std::conditional_t<
-      add_console,
-      std::conditional_t<add_csv, hana::basic_tuple<typename bound<Ps, Context>::type..., policy::console_log, policy::csv_log>,
-                         hana::basic_tuple<typename bound<Ps, Context>::type..., policy::console_log>>,
-      std::conditional_t<add_csv, hana::basic_tuple<typename bound<Ps, Context>::type..., policy::csv_log>,
-                         hana::basic_tuple<typename bound<Ps, Context>::type...>>>;
+  static constexpr bool add_progress = !group_taken<policy::progress<>, Ps...>();
+  using recipe_policies = hana::basic_tuple<typename bound<Ps, Context>::type...>;
+  using type = typename append_if<
+      add_progress, policy::progress<>,
+      typename append_if<add_csv, policy::csv_log,
+                         typename append_if<add_console, policy::console_log, recipe_policies>::type>::type>::type;
 };
 
 template <class Context, class Tuple>

@@ -6,7 +6,7 @@
 // The loop also keeps a run safe without any policy: SIGINT/SIGTERM stop it at
 // the next window end with a recovery checkpoint, a window with a NaN or inf
 // loss is skipped (and too many in a row stop the run), and the output folder
-// is checked before training. (About 490 lines on purpose: the loop is one
+// is checked before training. (About 500 lines on purpose: the loop is one
 // class whose members share the policy tuple and the context; what could
 // stand alone lives beside it: checkpoints and describe in trainer_state.hpp,
 // the loss bookkeeping in epoch_loss.hpp and nonfinite_guard.hpp, signals in
@@ -27,6 +27,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <mixtrain/core/batch_progress.hpp>
 #include <mixtrain/core/context.hpp>
 #include <mixtrain/core/epoch_loss.hpp>
 #include <mixtrain/core/nonfinite_guard.hpp>
@@ -220,6 +221,7 @@ class trainer {
     auto evaluator = task.evaluator(set);
     auto pipeline = data.make_pipeline(set, settings(false));
     pipeline->start_epoch(0, 0);
+    auto progress = batch_progress::start(*pipeline, 0, samples_in(set), run.fit.batch_size);
     while (auto b = pipeline->next()) {
       auto input = task.input(*b, device());
       emit(hook::prepare_input{}, *ctx_, input);
@@ -230,6 +232,8 @@ class trainer {
         (void)scopes;
       }
       evaluator.add(*b, output);
+      progress.add(input.size(0));
+      emit(hook::on_evaluation_batch{}, *ctx_, progress);
     }
     pipeline->stop();
     if (was_training) module->train();
@@ -328,7 +332,7 @@ class trainer {
     optimizer_->zero_grad();
     fit_result result;
     for (; c.epoch < run.fit.epochs && !c.stop_requested; ++c.epoch) {
-      if (!train_epoch(*pipeline, window)) {
+      if (!train_epoch(*pipeline, window, samples_in(train))) {
         // Stopped at a window boundary mid-epoch; the counters point at the
         // next micro-batch, so a checkpoint written now resumes exactly there.
         write_recovery();
@@ -376,26 +380,29 @@ class trainer {
 
   // One epoch's training part; false when a stop request ended it early.
   template <class Pipeline>
-  bool train_epoch(Pipeline& pipeline, std::int64_t window) {
+  bool train_epoch(Pipeline& pipeline, std::int64_t window, std::int64_t samples) {
     auto& c = *ctx_;
     epoch_started_ = clock::now();
     const double wait_before = pipeline.wait_seconds();
     pipeline.start_epoch(static_cast<std::uint64_t>(c.epoch), c.batch_in_epoch);
     emit(hook::on_epoch_begin{}, c);
     epoch_loss_.start(device(), c.batch_in_epoch > 0);  // resumed mid-epoch: go on with its sums
-    std::int64_t micro_batches = 0, images = 0;
+    auto progress = batch_progress::start(pipeline, c.batch_in_epoch, samples, run.fit.batch_size);
+    std::int64_t micro_batches = 0;
     while (auto b = pipeline.next()) {
       const auto position = window_at(c.batch_in_epoch, c.batches_per_epoch, window);
       c.window_length = position.length;
       auto batch = task.to_device(*b, device());
-      images += batch.input.size(0);
+      const auto size = batch.input.size(0);
       train_micro_batch(std::move(batch), position.ends);
       ++micro_batches;
       ++c.batch_in_epoch;
+      progress.add(size);
+      emit(hook::on_train_batch{}, c, progress);
       if (c.stop_requested && position.ends) break;
     }
     auto& s = c.statistics;
-    s.images = images;
+    s.images = progress.images;
     s.train_seconds = seconds_since(epoch_started_);
     s.wait_seconds = pipeline.wait_seconds() - wait_before;
     s.train_loss = micro_batches > 0 ? epoch_loss_.mean() : 0.0;  // the epoch's one read-back of losses

@@ -22,11 +22,18 @@ namespace mixtrain::detail {
 
 namespace hana = boost::hana;
 
-// The names of a recipe's policies, in order (defaults included).
+// The names of a recipe's policies, in order (defaults included), except
+// those that declare `in_run_identity = false` (output only, such as the
+// progress display): a resume need not match them.
 template <class Policies>
 nlohmann::json policy_names(const Policies& policies) {
   auto names = nlohmann::json::array();
-  hana::for_each(policies, [&](const auto& p) { names.push_back(std::string(std::remove_cvref_t<decltype(p)>::name)); });
+  hana::for_each(policies, [&](const auto& p) {
+    using P = std::remove_cvref_t<decltype(p)>;
+    if constexpr (requires { P::in_run_identity; })
+      if (!P::in_run_identity) return;
+    names.push_back(std::string(P::name));
+  });
   return names;
 }
 
