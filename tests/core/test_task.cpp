@@ -253,6 +253,20 @@ TEST_CASE("the class tally gives the confusion matrix, recall, accuracy and cros
   CHECK(j["confusion"][2][1].get<int>() == 1);
 }
 
+TEST_CASE("the class tally scores an image seen in two views once on the mean of its logits") {
+  // Image 0 in two views: logits (3, 0) and (-1, 2) average to (1, 1), a tie won by class 0
+  // with probability 1/2; image 1 once. Counting views would give three labelled samples.
+  const auto logits = torch::tensor({3.0, 0.0, -1.0, 2.0, 0.0, 4.0}).reshape({3, 2});
+  mt::task::class_tally tally({"a", "b"}, 2);
+  tally.add(logits, {1, 1, 1}, {0, 0, 1});
+  const auto r = tally.finish(1.0);
+  CHECK(r.labelled == 2);
+  CHECK(r.predicted == std::vector<std::int64_t>{0, 1});
+  CHECK(r.probability[0] == Approx(0.5).epsilon(1e-12));
+  CHECK(r.confusion == std::vector<std::vector<std::int64_t>>{{0, 0}, {1, 1}});
+  CHECK(r.metrics.val_cross_entropy == Approx((std::log(2.0) + std::log(1 + std::exp(-4.0))) / 2).epsilon(1e-12));
+}
+
 TEST_CASE("image classes pool each class plane over the image and skip unlabelled images in the loss") {
   // [2 images, 2 classes, 2x2]: plane means (or maxima) are the logits.
   auto output = torch::zeros({2, 2, 2, 2});

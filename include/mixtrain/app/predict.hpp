@@ -164,6 +164,12 @@ int run_predict(Trainer& t, command_line<Trainer>& cl) {
     if constexpr (requires { result.confidences; })
       if (i < result.confidences.size()) confidence = &result.confidences[i];
     auto p = prediction_json(image, landmarks, result.predictions[i], confidence, sources[i]);
+    if constexpr (requires { result.classes.predicted; }) {  // a task with image classes beside the landmarks
+      const auto c = result.classes.predicted[i];
+      if (c >= 0)
+        p["image_class"] = {{"class", result.classes.classes[static_cast<std::size_t>(c)]},
+                            {"probability", result.classes.probability[i]}};
+    }
     p["measurements"] = metric::measurements_json(ceph.definitions(), ceph.measure(result.predictions[i], all_present, image.pixel_size_mm));
     std::cout << p.dump() << "\n";
     write_json(folder / (image.id + ".json"), p);

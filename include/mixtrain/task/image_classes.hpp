@@ -77,7 +77,7 @@ struct class_metrics {
 };
 
 // One pass over a split: the metrics, per-class recall, the confusion matrix
-// (rows: truth, columns: prediction) and each image's predicted class.
+// (rows: truth, columns: prediction) and each image's predicted class with its probability.
 struct class_evaluation {
   class_metrics metrics;
   std::vector<std::string> classes;
@@ -85,7 +85,8 @@ struct class_evaluation {
   std::vector<double> recall;          // per class; NaN where the split has none of it
   double majority_share = 0;           // the most frequent true class's share: what guessing it scores
   std::int64_t labelled = 0;
-  std::vector<std::int64_t> predicted;  // per image of the split, -1 where unlabelled
+  std::vector<std::int64_t> predicted;  // per image of the split (labelled or not), -1 before evaluation
+  std::vector<double> probability;      // of the predicted class, per image
   double seconds = 0;
 
   [[nodiscard]] nlohmann::json json() const {
@@ -118,32 +119,51 @@ struct class_evaluation {
 };
 
 // Accumulates predictions and scores them; shared by image_classes and the
-// multi-task evaluator.
+// multi-task evaluator. An image seen in several views (test-time
+// augmentation) is scored once, on the mean of its views' logits.
 class class_tally {
  public:
-  explicit class_tally(std::vector<std::string> classes, std::size_t images) {
+  explicit class_tally(std::vector<std::string> classes, std::size_t images)
+      : logit_sums_(images, std::vector<double>(classes.size(), 0.0)), views_(images, 0), labels_(images, -1) {
     result_.classes = std::move(classes);
     const auto n = result_.classes.size();
     result_.confusion.assign(n, std::vector<std::int64_t>(n, 0));
     result_.predicted.assign(images, -1);
+    result_.probability.assign(images, 0.0);
   }
-  // logits [B, C] on any device; labels -1 are skipped.
+  // logits [B, C] on any device; labels -1 are left out of the scores, but
+  // every image gets its predicted class and probability.
   void add(const torch::Tensor& logits, const std::vector<std::int64_t>& labels, const std::vector<std::size_t>& indices) {
     const auto cpu = logits.detach().to(torch::kCPU, torch::kFloat64).contiguous();
-    const auto log_p = torch::log_softmax(cpu, 1);
-    const auto best = cpu.argmax(1);
+    const auto rows = cpu.accessor<double, 2>();
     for (std::size_t i = 0; i < labels.size(); ++i) {
-      if (labels[i] < 0) continue;
-      const auto predicted = best[static_cast<long>(i)].item<std::int64_t>();
-      ++result_.confusion[static_cast<std::size_t>(labels[i])][static_cast<std::size_t>(predicted)];
-      cross_entropy_ -= log_p[static_cast<long>(i)][labels[i]].item<double>();
-      result_.predicted[indices[i]] = predicted;
-      ++result_.labelled;
+      auto& sum = logit_sums_[indices[i]];
+      for (std::size_t c = 0; c < sum.size(); ++c) sum[c] += rows[static_cast<long>(i)][static_cast<long>(c)];
+      ++views_[indices[i]];
+      labels_[indices[i]] = labels[i];
     }
   }
   class_evaluation finish(double majority_share) {
     auto& r = result_;
     const auto n = r.classes.size();
+    double cross_entropy = 0;
+    for (std::size_t image = 0; image < views_.size(); ++image) {
+      if (views_[image] == 0 || n == 0) continue;
+      // log-softmax of the mean logits, computed stably.
+      std::vector<double> mean(n);
+      for (std::size_t c = 0; c < n; ++c) mean[c] = logit_sums_[image][c] / views_[image];
+      const auto best = static_cast<std::size_t>(std::max_element(mean.begin(), mean.end()) - mean.begin());
+      double total = 0;
+      for (const double v : mean) total += std::exp(v - mean[best]);
+      const double log_normaliser = mean[best] + std::log(total);
+      r.predicted[image] = static_cast<std::int64_t>(best);
+      r.probability[image] = std::exp(mean[best] - log_normaliser);
+      if (labels_[image] < 0) continue;
+      const auto label = static_cast<std::size_t>(labels_[image]);
+      ++r.confusion[label][best];
+      cross_entropy -= mean[label] - log_normaliser;
+      ++r.labelled;
+    }
     std::int64_t correct = 0, present = 0;
     double recall_sum = 0;
     r.recall.assign(n, std::nan(""));
@@ -158,14 +178,16 @@ class class_tally {
     }
     const double labelled = std::max<double>(1, static_cast<double>(r.labelled));
     r.metrics = {static_cast<double>(correct) / labelled, present ? recall_sum / static_cast<double>(present) : 0,
-                 cross_entropy_ / labelled};
+                 cross_entropy / labelled};
     r.majority_share = majority_share;
     return std::move(r);
   }
 
  private:
   class_evaluation result_;
-  double cross_entropy_ = 0;
+  std::vector<std::vector<double>> logit_sums_;  // [image][class] over its views
+  std::vector<int> views_;
+  std::vector<std::int64_t> labels_;
 };
 
 // The share of the most frequent label among a split's labelled samples.
