@@ -64,7 +64,33 @@ struct fit {
   using is_fit = void;
 };
 
+// A policy present only under a compile-time condition, typically an axis of
+// a variant build (cmake/MixtrainVariants.cmake): `mt::when<v::amp == "bf16",
+// mt::policy::amp<mt::bf16>>`. When false the recipe drops it from the type
+// list, so the trainer never instantiates it (no flags, hooks or state);
+// naming P as a template argument does not instantiate it either.
+struct absent_policy {
+  using is_absent_policy = void;
+};
+template <bool On, class P>
+using when = std::conditional_t<On, P, absent_policy>;
+template <bool On, class P>
+using policy_if = when<On, P>;
+
+// An integer axis value ("4") for configs: `accumulate<{.steps = mt::axis_int(v::accumulate)}>`.
+consteval int axis_int(std::string_view text) {
+  int value = 0;
+  for (const char c : text) {
+    if (c < '0' || c > '9') throw "axis_int: the axis value is not a non-negative integer";
+    value = value * 10 + (c - '0');
+  }
+  return value;
+}
+
 namespace detail {
+
+template <class T>
+concept absent = requires { typename T::is_absent_policy; };
 
 template <class T>
 concept fit_block = requires { typename T::is_fit; };
@@ -76,9 +102,10 @@ concept exclusive_policy = requires {
 
 template <class T>
 struct check_extra {
-  static constexpr bool ok = policy_spec<T> || fit_block<T>;
+  static constexpr bool ok = policy_spec<T> || fit_block<T> || absent<T>;
   static_assert(ok, "every recipe argument after the optimizer must be a policy (a default-constructible, non-final "
-                    "class with `static constexpr std::string_view name`) or an mt::fit<{...}> block; the argument "
+                    "class with `static constexpr std::string_view name`), an mt::when<cond, policy> or an "
+                    "mt::fit<{...}> block; the argument "
                     "is named in this instantiation.");
 };
 
