@@ -24,3 +24,6 @@ function(mixtrain_add_recipe name source)
   target_link_libraries(${name} PRIVATE mixtrain::mixtrain)
   target_precompile_headers(${name} REUSE_FROM ${pch})
 endfunction()
+
+# mixtrain_add_variants(): one executable per combination of compile-time axes.
+include(${CMAKE_CURRENT_LIST_DIR}/MixtrainVariants.cmake)
