@@ -151,6 +151,7 @@ int run_predict(Trainer& t, command_line<Trainer>& cl) {
     inputs = unannotated_split(image_files_of(cl.images), landmarks.size(), cl.pixel_size, &sources);
   }
   t.build(landmarks);
+  t.ctx().log = &std::cerr;  // stdout carries only the JSON lines; progress goes beside them
   t.load_checkpoint(checkpoint, Trainer::restore::weights_only);
   const auto result = t.evaluate(inputs);
   const auto folder = t.run.output_dir / "predictions";
