@@ -45,7 +45,7 @@ struct bench_command {
       step = bench.add_subcommand("step", "time one full training step on synthetic random batches (no data)");
       step->add_option("--steps", o.steps, "timed steps")->check(CLI::PositiveNumber);
       step->add_option("--warmup", o.warmup, "untimed steps first")->check(CLI::NonNegativeNumber);
-      step->add_option("--num_landmarks", o.num_landmarks, "landmark count of the model")->check(CLI::PositiveNumber);
+      step->add_option("--num_landmarks", o.num_landmarks, "landmark count of the model (default: from --dataset_path, else 29)")->check(CLI::PositiveNumber);
       step->fallthrough();
     }
   }

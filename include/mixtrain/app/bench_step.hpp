@@ -29,7 +29,7 @@ namespace mixtrain::app {
 struct bench_step_options {
   int steps = 5;
   int warmup = 1;
-  int num_landmarks = 29;
+  int num_landmarks = 0;  // 0: the landmark set of --dataset_path, else 29 (Aariz)
 };
 
 namespace bench_detail {
@@ -93,12 +93,28 @@ inline step_summary summarise(const std::vector<double>& times) {
   return s;
 }
 
+// The landmarks the model is built for: --num_landmarks, else those of the
+// dataset at --dataset_path (its train split), else Aariz's 29.
+template <class Trainer>
+data::landmark_set bench_targets(Trainer& t, int num_landmarks) {
+  if (num_landmarks > 0) return numbered_landmarks(num_landmarks);
+  if (!t.run.dataset_path.empty()) {
+    require_dataset<typename Trainer::data_type>(t.run.dataset_path, "bench step");
+    data::landmark_set targets;
+    (void)t.data.read_split(t.run.dataset_path, "train", targets);
+    if (targets.size() > 0) return targets;
+  }
+  return numbered_landmarks(29);
+}
+
 }  // namespace bench_detail
 
 template <class Trainer>
   requires landmark_batch_recipe<Trainer>
 int run_bench_step(Trainer& t, const bench_step_options& o) {
-  t.build(numbered_landmarks(o.num_landmarks));
+  const auto targets = bench_detail::bench_targets(t, o.num_landmarks);
+  const int num_landmarks = static_cast<int>(targets.size());
+  t.build(targets);
   bench_detail::scratch_folder scratch;
   auto& c = t.ctx();
   c.log = &std::cerr;
@@ -117,7 +133,7 @@ int run_bench_step(Trainer& t, const bench_step_options& o) {
   const bool cuda = t.device().is_cuda();
   std::vector<double> times;
   for (int i = 0; i < o.warmup + o.steps; ++i) {
-    const auto b = bench_detail::random_batch(rng, batch_size, input, o.num_landmarks);  // not timed
+    const auto b = bench_detail::random_batch(rng, batch_size, input, num_landmarks);  // not timed
     if (cuda) torch::cuda::synchronize();
     const auto started = std::chrono::steady_clock::now();
     t.train_micro_batch(t.task.to_device(b, t.device()), true);
@@ -136,7 +152,7 @@ int run_bench_step(Trainer& t, const bench_step_options& o) {
                                  {"params", t.parameter_count()},
                                  {"image_size", {input.width, input.height}},
                                  {"batch_size", batch_size},
-                                 {"num_landmarks", o.num_landmarks},
+                                 {"num_landmarks", num_landmarks},
                                  {"steps", o.steps},
                                  {"warmup", o.warmup},
                                  {"device", t.run.device},
@@ -149,7 +165,7 @@ int run_bench_step(Trainer& t, const bench_step_options& o) {
                                  {"last_loss", last_loss},
                                  {"peak_rss_mb", peak_rss_mb()}};
   std::cout << fmt::format("bench step: {} {}x{}, batch {}, {} landmarks, {} threads: median {:.3f} s/step ({:.2f} images/s)\n",
-                           Trainer::model_spec::name, input.width, input.height, batch_size, o.num_landmarks,
+                           Trainer::model_spec::name, input.width, input.height, batch_size, num_landmarks,
                            torch::get_num_threads(), summary.median, images_per_s);
   std::cout << result.dump() << std::endl;
   return 0;
