@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# mixtrain-bench on fake variants: a failing one and one without JSON are
+# reported as failed with their errors, the others still run every round and
+# get their medians, p90, ratio to the baseline and the three report files.
+set -euo pipefail
+runner=$1
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+for v in fast slow broken nojson; do ln -s "$here/fake_variant.sh" "$work/$v"; done
+echo "12.5" > "$work/fast.compile"
+echo "1.5" > "$work/fast.link"
+entry() { printf '{"name": "t__speed-%s", "axes": {"speed": "%s"}, "executable": "%s/%s", "compile_seconds_file": "%s/%s.compile", "link_seconds_file": "%s/%s.link"}' "$1" "$1" "$work" "$1" "$work" "$1" "$work" "$1"; }
+cat > "$work/manifest.json" <<JSON
+{"name": "t", "baseline": "t__speed-slow", "variants": [$(entry broken), $(entry fast), $(entry nojson), $(entry slow)]}
+JSON
+"$runner" --manifest "$work/manifest.json" --output "$work/out" --repeats 3 --steps 5 --warmup 0 -- --batch_size 8 >"$work/log" 2>&1 \
+  || { cat "$work/log"; exit 1; }
+grep -q "wrote $work/out/results.md" "$work/log"
+test -s "$work/out/images_per_s.svg" && grep -q "failed" "$work/out/images_per_s.svg"
+grep -q "\*\*failed\*\*: exit status 1: fake failure: out of memory" "$work/out/results.md"
+/usr/bin/python3 - "$work/out/results.json" <<'PY'
+import json, sys
+r = {v["name"]: v for v in json.load(open(sys.argv[1]))["variants"]}
+b, f, n, s = r["t__speed-broken"], r["t__speed-fast"], r["t__speed-nojson"], r["t__speed-slow"]
+assert not b["ok"] and "out of memory" in b["error"] and b["runs_failed"] == 3, b
+assert not n["ok"] and "no 'bench step' JSON" in n["error"], n
+assert f["ok"] and f["runs_ok"] == 3 and abs(f["median_step_s"] - 0.1) < 1e-9, f
+assert abs(f["images_per_s"] - 80) < 1e-6 and abs(f["speedup_vs_baseline"] - 2) < 1e-9, f
+assert abs(f["p90_step_s"] - 0.3) < 1e-9 and f["peak_rss_mb"] == 300, f   # pooled steps: 0.09 .. 0.3, 3 copies
+assert f["build_s"] == 14.0 and f["params"] == 1234 and f["policies"] == ["amp"], f
+assert s["ok"] and abs(s["speedup_vs_baseline"] - 1) < 1e-9 and s["build_s"] is None, s
+print("runner: failures reported, others measured")
+PY

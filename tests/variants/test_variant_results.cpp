@@ -1,0 +1,81 @@
+// mixtrain-bench's result parsing and summaries (include/mixtrain/bench/variant_results.hpp).
+#include <catch2/catch.hpp>
+
+#include <mixtrain/bench/variant_results.hpp>
+
+namespace mb = mixtrain::bench;
+
+TEST_CASE("variants: the bench step JSON is found after log lines and parsed", "[variants]") {
+  const auto r = mb::parse_step_output(
+      "bench step: compact_unet 256x256 ...\n{not json\n"
+      R"({"bench": "step", "batch_size": 4, "step_s": [0.5, 0.25, 0.75], "median_step_s": 0.5, "peak_rss_mb": 812.5})"
+      "\n");
+  REQUIRE(r.ok);
+  CHECK(r.step_s == std::vector<double>{0.5, 0.25, 0.75});
+  CHECK(r.batch_size == 4);
+  CHECK(r.median_step_s == 0.5);
+  CHECK(r.peak_rss_mb == 812.5);
+}
+
+TEST_CASE("variants: output without a bench step JSON line is an error", "[variants]") {
+  CHECK_FALSE(mb::parse_step_output("").ok);
+  const auto other = mb::parse_step_output(R"({"bench": "data", "images_per_s": 3})");
+  CHECK_FALSE(other.ok);
+  CHECK(other.error.find("no 'bench step' JSON") != std::string::npos);
+  CHECK_FALSE(mb::parse_step_output(R"({"bench": "step", "batch_size": 2, "step_s": []})").ok);
+}
+
+TEST_CASE("variants: quantiles interpolate between order statistics", "[variants]") {
+  CHECK(mb::quantile({3, 1, 2}, 0.5) == Approx(2));
+  CHECK(mb::quantile({1, 2, 3, 4}, 0.5) == Approx(2.5));
+  CHECK(mb::quantile({0, 10}, 0.9) == Approx(9));
+}
+
+TEST_CASE("variants: a summary takes the median of the repeats, their spread and the pooled p90", "[variants]") {
+  auto run = [](double median, std::vector<double> steps) {
+    mb::run_result r;
+    r.ok = true;
+    r.median_step_s = median;
+    r.step_s = std::move(steps);
+    r.batch_size = 8;
+    r.peak_rss_mb = median * 1000;
+    return r;
+  };
+  mb::run_result failed;
+  failed.error = "exit status 1: boom";
+  const auto s = mb::summarise_runs("v", {run(0.2, {0.2, 0.2}), failed, run(0.4, {0.4, 0.4}), run(0.25, {0.25, 0.25})});
+  REQUIRE(s.ok);
+  CHECK(s.runs_ok == 3);
+  CHECK(s.runs_failed == 1);
+  CHECK(s.error == "exit status 1: boom");
+  CHECK(s.median_step_s == Approx(0.25));
+  CHECK(s.spread_lo_s == Approx(0.2));
+  CHECK(s.spread_hi_s == Approx(0.4));
+  CHECK(s.images_per_s == Approx(32));
+  CHECK(s.peak_rss_mb == Approx(400));
+  CHECK(s.p90_step_s == Approx(0.4));
+}
+
+TEST_CASE("variants: the baseline ratio and the table mark failed variants", "[variants]") {
+  std::vector<mb::variant_summary> all(3);
+  all[0].name = "base";
+  all[0].ok = true;
+  all[0].median_step_s = all[0].spread_lo_s = all[0].spread_hi_s = 0.3;
+  all[0].images_per_s = 10;
+  all[1].name = "fast";
+  all[1].ok = true;
+  all[1].median_step_s = all[1].spread_lo_s = all[1].spread_hi_s = 0.1;
+  all[1].images_per_s = 30;
+  all[1].axes = {{"amp", "bf16"}};
+  all[2].name = "broken";
+  all[2].error = "exit status 134: bad | alloc";
+  mb::set_speedups(all, "base");
+  CHECK(*all[1].speedup == Approx(3));
+  CHECK_FALSE(all[2].speedup.has_value());
+  const auto md = mb::markdown_table(all, "base");
+  CHECK(md.find("| base (baseline) |") != std::string::npos);
+  CHECK(md.find("| amp=bf16 |") != std::string::npos);
+  CHECK(md.find("**failed**: exit status 134: bad / alloc") != std::string::npos);
+  CHECK(mb::to_json(all[2])["ok"] == false);
+  CHECK(mb::svg_bar_chart(all, "t").find("failed</text>") != std::string::npos);
+}
