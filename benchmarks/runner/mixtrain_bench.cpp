@@ -5,9 +5,11 @@
 //
 //   mixtrain-bench --manifest <build>/variants/<name>/manifest.json [--output DIR]
 //                  [--repeats 3] [--steps 5] [--warmup 2] [--baseline NAME]
-//                  [--dataset_path D] [--timeout_s 600] [-- <run-time flags for every variant>]
+//                  [--dataset_path D] [--timeout_s 600] [--run_axis threads=1,2 ...]
+//                  [-- <run-time flags for every variant>]
 //
-// Run-time flags (--batch_size, --threads, --image_size ...) go after `--`.
+// Run-time flags common to all (--batch_size, --image_size ...) go after `--`;
+// --run_axis runs every variant with each value of a flag (a row each).
 // A variant that fails (exit status, crash, timeout, no JSON) is reported as
 // failed with its error; the others still run.
 #include <sys/resource.h>
@@ -21,6 +23,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -120,6 +123,9 @@ int main(int argc, char** argv) {
   app.add_option("--baseline", baseline, "variant the others are compared to (default: the manifest's)");
   app.add_option("--dataset_path", dataset_path, "real data: the landmark set comes from it (default: random batches)");
   app.add_option("--timeout_s", timeout_s, "a run taking longer fails")->check(CLI::PositiveNumber);
+  std::vector<std::string> run_axes;
+  app.add_option("--run_axis", run_axes,
+                 "a run-time axis, <flag>=<v1>,<v2> (e.g. threads=1,2): every variant runs with each value");
   app.allow_extras();
   CLI11_PARSE(app, argc, argv);
   std::vector<std::string> extra = app.remaining();
@@ -163,15 +169,54 @@ int main(int argc, char** argv) {
     }
   }
 
+  // Run-time axes multiply the rows: each variant with each combination of flags.
+  std::vector<std::vector<std::pair<std::string, std::string>>> combos{{}};
+  for (const auto& spec : run_axes) {
+    const auto eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0) throw std::runtime_error("--run_axis " + spec + ": expected <flag>=<v1>,<v2>");
+    std::vector<std::vector<std::pair<std::string, std::string>>> next;
+    std::istringstream values(spec.substr(eq + 1));
+    for (std::string value; std::getline(values, value, ',');)
+      for (auto c : combos) {
+        c.emplace_back(spec.substr(0, eq), value);
+        next.push_back(std::move(c));
+      }
+    combos = std::move(next);
+  }
+  std::vector<std::size_t> variant_of;
+  std::vector<std::vector<std::string>> flags_of;
+  std::vector<mb::variant_summary> rows;
+  std::vector<bool> row_broken;
+  for (const auto& c : combos)
+    for (std::size_t i = 0; i < n; ++i) {
+      auto info = summaries[i];
+      std::vector<std::string> flags;
+      for (const auto& [flag, value] : c) {
+        flags.insert(flags.end(), {"--" + flag, value});
+        info.name += "__" + flag + "-" + value;
+        info.axes[flag] = value;
+      }
+      if (&c == &combos.front() && summaries[i].name == baseline) baseline = info.name;
+      variant_of.push_back(i);
+      flags_of.push_back(std::move(flags));
+      rows.push_back(std::move(info));
+      row_broken.push_back(broken[i]);
+    }
+  summaries = std::move(rows);
+  broken = std::move(row_broken);
+  const std::size_t m = summaries.size();
+  runs.assign(m, {});
+
   for (int round = 0; round < repeats; ++round) {
-    for (std::size_t k = 0; k < n; ++k) {
-      const std::size_t i = (k + static_cast<std::size_t>(round)) % n;
+    for (std::size_t k = 0; k < m; ++k) {
+      const std::size_t i = (k + static_cast<std::size_t>(round)) % m;
       if (broken[i]) continue;
-      const auto& v = variants[i];
+      const auto& v = variants[variant_of[i]];
       std::vector<std::string> cmd = {v.at("executable").get<std::string>(), "bench", "step", "--steps",
                                       std::to_string(steps), "--warmup", std::to_string(warmup)};
       if (!dataset_path.empty()) cmd.insert(cmd.end(), {"--dataset_path", dataset_path});
       cmd.insert(cmd.end(), extra.begin(), extra.end());
+      cmd.insert(cmd.end(), flags_of[i].begin(), flags_of[i].end());
       const auto folder = output / "logs" / summaries[i].name / fmt::format("round{}", round);
       fs::create_directories(folder);
       const auto p = run_process(cmd, folder, timeout_s);
@@ -186,7 +231,7 @@ int main(int argc, char** argv) {
     }
   }
 
-  for (std::size_t i = 0; i < n; ++i) {
+  for (std::size_t i = 0; i < m; ++i) {
     auto s = mb::summarise_runs(summaries[i].name, runs[i]);
     s.axes = summaries[i].axes;
     s.build_s = summaries[i].build_s;
@@ -200,7 +245,7 @@ int main(int argc, char** argv) {
   nlohmann::json report = {{"manifest", manifest_path.string()}, {"name", manifest.value("name", "")},
                            {"baseline", baseline}, {"repeats", repeats}, {"steps", steps}, {"warmup", warmup},
                            {"dataset_path", dataset_path.empty() ? nlohmann::json() : nlohmann::json(dataset_path)},
-                           {"run_time_flags", extra}, {"variants", nlohmann::json::array()}};
+                           {"run_time_flags", extra}, {"run_axes", run_axes}, {"variants", nlohmann::json::array()}};
   for (const auto& s : summaries) report["variants"].push_back(mb::to_json(s));
   std::string flags;
   for (const auto& e : extra) flags += " " + e;
@@ -216,5 +261,5 @@ int main(int argc, char** argv) {
             << (output / "images_per_s.svg").string() << "\n";
   int failed = 0;
   for (const auto& s : summaries) failed += s.ok ? 0 : 1;
-  return failed == static_cast<int>(n) ? 1 : 0;  // some failed: reported; all failed: an error
+  return failed == static_cast<int>(m) ? 1 : 0;  // some failed: reported; all failed: an error
 }

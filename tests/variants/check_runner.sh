@@ -32,3 +32,17 @@ assert f["build_s"] == 14.0 and f["params"] == 1234 and f["policies"] == ["amp"]
 assert s["ok"] and abs(s["speedup_vs_baseline"] - 1) < 1e-9 and s["build_s"] is None, s
 print("runner: failures reported, others measured")
 PY
+# A run-time axis: every variant runs with each value, a row each; the
+# baseline is the manifest's variant at the axis's first value.
+"$runner" --manifest "$work/manifest.json" --output "$work/out2" --repeats 1 --steps 5 --warmup 0 --run_axis threads=1,2 \
+  >"$work/log2" 2>&1 || { cat "$work/log2"; exit 1; }
+/usr/bin/python3 - "$work/out2/results.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+names = [v["name"] for v in r["variants"]]
+assert len(names) == 8 and "t__speed-fast__threads-2" in names, names
+assert r["baseline"] == "t__speed-slow__threads-1", r["baseline"]
+fast2 = next(v for v in r["variants"] if v["name"] == "t__speed-fast__threads-2")
+assert fast2["axes"] == {"speed": "fast", "threads": "2"} and abs(fast2["speedup_vs_baseline"] - 2) < 1e-9, fast2
+print("runner: a run-time axis gives a row per value")
+PY
