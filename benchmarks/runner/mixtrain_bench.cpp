@@ -99,7 +99,7 @@ std::string error_of(const process_result& p) {
   return tail.empty() ? status : status + ": " + tail;
 }
 
-std::optional<double> read_seconds(const nlohmann::json& v, const char* key) {
+std::optional<double> read_seconds(const nlohmann::ordered_json& v, const char* key) {
   if (!v.contains(key)) return std::nullopt;
   std::ifstream in(v[key].get<std::string>());
   double s = 0;
@@ -131,7 +131,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> extra = app.remaining();
   if (!extra.empty() && extra.front() == "--") extra.erase(extra.begin());
 
-  const auto manifest = nlohmann::json::parse(read_text(manifest_path));
+  const auto manifest = nlohmann::ordered_json::parse(read_text(manifest_path));  // axes in AXES order
   if (baseline.empty()) baseline = manifest.value("baseline", "");
   const auto& variants = manifest.at("variants");
   const std::size_t n = variants.size();
@@ -144,7 +144,8 @@ int main(int argc, char** argv) {
     const auto& v = variants[i];
     auto& s = summaries[i];
     s.name = v.at("name").get<std::string>();
-    s.axes = v.value("axes", nlohmann::json::object());
+    const auto axes = v.value("axes", nlohmann::ordered_json::object());
+    for (const auto& [axis, value] : axes.items()) s.axes.emplace_back(axis, value.get<std::string>());
     const auto compile = read_seconds(v, "compile_seconds_file"), link = read_seconds(v, "link_seconds_file");
     if (compile || link) s.build_s = compile.value_or(0) + link.value_or(0);
     std::vector<std::string> cmd = {v.at("executable").get<std::string>(), "describe", "--json"};
@@ -194,7 +195,7 @@ int main(int argc, char** argv) {
       for (const auto& [flag, value] : c) {
         flags.insert(flags.end(), {"--" + flag, value});
         info.name += "__" + flag + "-" + value;
-        info.axes[flag] = value;
+        info.axes.emplace_back(flag, value);
       }
       if (&c == &combos.front() && summaries[i].name == baseline) baseline = info.name;
       variant_of.push_back(i);

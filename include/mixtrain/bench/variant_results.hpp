@@ -9,6 +9,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/core.h>
@@ -70,7 +71,7 @@ inline double quantile(std::vector<double> v, double q) {
 
 struct variant_summary {
   std::string name;
-  nlohmann::json axes = nlohmann::json::object();
+  std::vector<std::pair<std::string, std::string>> axes;  // in the manifest's order
   bool ok = false;
   std::string error;
   int runs_ok = 0, runs_failed = 0;
@@ -123,14 +124,15 @@ inline void set_speedups(std::vector<variant_summary>& all, const std::string& b
 // "model=hrnet_small amp=bf16 ..." from the axes, else the name.
 inline std::string label(const variant_summary& s) {
   std::string out;
-  for (const auto& [axis, value] : s.axes.items())
-    out += (out.empty() ? "" : " ") + axis + "=" + value.get<std::string>();
+  for (const auto& [axis, value] : s.axes) out += (out.empty() ? "" : " ") + axis + "=" + value;
   return out.empty() ? s.name : out;
 }
 
 inline nlohmann::json to_json(const variant_summary& s) {
   auto opt = [](const auto& o) { return o ? nlohmann::json(*o) : nlohmann::json(); };
-  nlohmann::json j = {{"name", s.name}, {"axes", s.axes}, {"ok", s.ok}, {"runs_ok", s.runs_ok},
+  nlohmann::json axes = nlohmann::json::object();
+  for (const auto& [axis, value] : s.axes) axes[axis] = value;
+  nlohmann::json j = {{"name", s.name}, {"axes", axes}, {"ok", s.ok}, {"runs_ok", s.runs_ok},
                       {"runs_failed", s.runs_failed}, {"params", opt(s.params)}, {"policies", s.policies},
                       {"build_s", opt(s.build_s)}};
   if (!s.error.empty()) j["error"] = s.error;
