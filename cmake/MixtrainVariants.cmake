@@ -22,8 +22,7 @@ include_guard(GLOBAL)
 # Times one build step: <launcher> <file> <command...>; writes seconds to <file>.
 function(_mixtrain_variant_launcher out_var)
   set(path ${CMAKE_BINARY_DIR}/variants/mixtrain_time_step.sh)
-  if(NOT EXISTS ${path})
-    file(WRITE ${path} [=[#!/bin/sh
+  file(CONFIGURE OUTPUT ${path} @ONLY CONTENT [=[#!/bin/sh
 # written by MixtrainVariants.cmake: run a compile or link, record its wall time
 out=$1
 shift
@@ -33,8 +32,7 @@ status=$?
 end=$(date +%s.%N)
 [ $status -eq 0 ] && echo "$start $end" | awk '{ printf "%.2f\n", $2 - $1 }' > "$out"
 exit $status
-]=])
-  endif()
+]=])  # written only when it changes
   set(${out_var} ${path} PARENT_SCOPE)
 endfunction()
 
