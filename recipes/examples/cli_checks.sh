@@ -25,7 +25,7 @@ case $mode in
     grep -Eq '"name": *"csv_landmarks"' "$work/csv/config.json" || fail "config.json does not name the data source"
     "$bin/example_csv_landmarks" evaluate "${common[@]}" --split test --output_dir "$work/csv" >"$work/evaluate.log" 2>&1 ||
       { cat "$work/evaluate.log"; fail "evaluating the CSV recipe's checkpoint"; }
-    test -f "$work/csv/evaluation_test.json" || fail "no evaluation_test.json"
+    test -f "$work/csv/evaluation/test/metrics.json" || fail "no evaluation/test/metrics.json"
     # Same model, task and preprocessing contract: an Aariz-trained checkpoint fits the CSV recipe.
     "$bin/example_freeze_backbone" train "${common[@]}" --epochs 1 --output_dir "$work/aariz" >"$work/aariz.log" 2>&1 ||
       { cat "$work/aariz.log"; fail "training the Aariz recipe"; }

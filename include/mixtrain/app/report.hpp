@@ -75,7 +75,7 @@ concept self_reporting = requires(const E& e, std::ostream& out) {
 template <class E>
 concept with_class_part = requires(const E& e) { requires self_reporting<std::remove_cvref_t<decltype(e.classes)>>; };
 
-// The results of one evaluation as JSON (metrics.json, evaluation_<split>.json).
+// The results of one evaluation as JSON (metrics.json, evaluation/<split>/metrics.json).
 template <class Evaluation, class Targets>
 nlohmann::json evaluation_json(const Evaluation& e, const Targets& targets, const std::string& split) {
   nlohmann::json j;
