@@ -24,6 +24,7 @@
 
 #include <mixtrain/app/bench.hpp>
 #include <mixtrain/app/common.hpp>
+#include <mixtrain/app/openmp_env.hpp>
 #include <mixtrain/app/policy_flags.hpp>
 #include <mixtrain/core/fields.hpp>
 #include <mixtrain/core/hooks.hpp>
@@ -139,6 +140,11 @@ class command_line {
     num_workers_ = run.fit.num_workers == 0 ? "auto" : std::to_string(run.fit.num_workers);
     app.add_option("--num_workers", num_workers_, "data worker threads, or 'auto' to measure and pick")
         ->check(CLI::Validator(cli_detail::check_num_workers, "INT or 'auto'"));
+    app.add_option("--omp_spincount", omp_spincount_,
+                   "OpenMP spin count before a waiting thread sleeps (N or 'libgomp'); default " +
+                       std::string(default_omp_spincount) + " unless GOMP_SPINCOUNT/OMP_WAIT_POLICY is set")
+        ->check(CLI::Validator([](std::string& v) { return valid_omp_spincount(v) ? std::string() : "expected a count or 'libgomp'"; },
+                               "INT or 'libgomp'"));
     app.add_option("--output_dir", run.output_dir, "where the run writes its files");
     app.add_option("--resume", run.resume, "checkpoint to continue a run from")->check(CLI::ExistingFile);
     app.add_flag("--skip_bad_samples", run.skip_bad_samples, "count and skip unreadable samples instead of stopping");
@@ -223,6 +229,7 @@ class command_line {
   }
 
   std::string num_workers_;
+  std::string omp_spincount_;  // read before parsing (app/openmp_env.hpp); here for --help and validation
   bool use_compile_ = false;
   bool multi_gpu_ = false;
   std::vector<std::pair<CLI::Option*, const policy_flag*>> orphans_;

@@ -18,6 +18,7 @@
 #include <mixtrain/app/predict.hpp>
 #include <mixtrain/app/inspect.hpp>
 #include <mixtrain/app/landmark_results.hpp>
+#include <mixtrain/app/openmp_env.hpp>
 #include <mixtrain/app/report_html.hpp>
 #include <mixtrain/app/report.hpp>
 #include <mixtrain/data/image_file.hpp>
@@ -86,6 +87,7 @@ void write_run_config(Trainer& t, std::size_t train_images, std::size_t valid_im
   const auto& run = t.run;
   auto settings = describe_fields(run.fit);
   settings["threads"] = torch::get_num_threads();
+  settings["omp_spincount"] = effective_omp_spincount();
   settings["dataset_path"] = run.dataset_path.string();
   settings["output_dir"] = run.output_dir.string();
   settings["device"] = run.device;
