@@ -5,11 +5,17 @@
 //
 //   mixtrain-bench --manifest <build>/variants/<name>/manifest.json [--output DIR]
 //                  [--repeats 3] [--steps 5] [--warmup 2] [--baseline NAME]
-//                  [--dataset_path D] [--timeout_s 600] [--run_axis threads=1,2 ...]
+//                  [--dataset_path D | --data synthetic|random] [--timeout_s 600]
+//                  [--run_axis threads=1,2 ...] [--busy_cores 0,1]
 //                  [-- <run-time flags for every variant>]
 //
 // Run-time flags common to all (--batch_size, --image_size ...) go after `--`;
-// --run_axis runs every variant with each value of a flag (a row each).
+// --run_axis runs every variant with each value of a flag (a row each);
+// --busy_cores runs every row again with that many busy-loop processes beside
+// it (another program holding cores, as a compiler or a second job would).
+// Data: the recipe's own pipeline (so the wait for batches is measured) over
+// --dataset_path, else over a synthetic tree the first variant writes
+// (--data synthetic, the default), else random batches (--data random).
 // A variant that fails (exit status, crash, timeout, no JSON) is reported as
 // failed with its error; the others still run.
 #include <sys/resource.h>
@@ -107,6 +113,53 @@ std::optional<double> read_seconds(const nlohmann::ordered_json& v, const char* 
   return std::nullopt;
 }
 
+// Busy-loop child processes: the load of "one core taken".
+class busy_load {
+ public:
+  busy_load() = default;
+  busy_load(const busy_load&) = delete;
+  busy_load& operator=(const busy_load&) = delete;
+  ~busy_load() { set(0); }
+
+  void set(int cores) {
+    while (static_cast<int>(children_.size()) > cores) {
+      kill(children_.back(), SIGKILL);
+      waitpid(children_.back(), nullptr, 0);
+      children_.pop_back();
+    }
+    while (static_cast<int>(children_.size()) < cores) {
+      const pid_t pid = fork();
+      if (pid == 0) {
+        volatile unsigned long spin = 0;
+        while (true) spin = spin + 1;
+      }
+      if (pid < 0) throw std::runtime_error("--busy_cores: fork failed");
+      children_.push_back(pid);
+    }
+  }
+
+ private:
+  std::vector<pid_t> children_;
+};
+
+// A comma-separated list of non-negative integers.
+std::vector<int> parse_counts(const std::string& text, const std::string& flag) {
+  std::vector<int> out;
+  std::istringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    std::size_t used = 0;
+    int value = -1;
+    try {
+      value = std::stoi(item, &used);
+    } catch (const std::exception&) {
+    }
+    if (value < 0 || used != item.size()) throw std::runtime_error(flag + " " + text + ": expected counts like 0,1");
+    out.push_back(value);
+  }
+  if (out.empty()) throw std::runtime_error(flag + ": expected at least one count");
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -114,14 +167,21 @@ int main(int argc, char** argv) {
   fs::path manifest_path, output = "bench-variants";
   int repeats = 3, steps = 5, warmup = 2;
   double timeout_s = 600;
-  std::string baseline, dataset_path;
+  std::string baseline, dataset_path, data = "synthetic", busy_cores_text = "0";
+  int synthetic_images = 48;
   app.add_option("--manifest", manifest_path, "manifest.json written by mixtrain_add_variants")->required()->check(CLI::ExistingFile);
   app.add_option("--output", output, "folder for results.md, results.json and images_per_s.svg");
   app.add_option("--repeats", repeats, "rounds over all variants (at least 3 for a spread)")->check(CLI::PositiveNumber);
   app.add_option("--steps", steps, "timed steps per run")->check(CLI::PositiveNumber);
   app.add_option("--warmup", warmup, "untimed steps per run")->check(CLI::NonNegativeNumber);
   app.add_option("--baseline", baseline, "variant the others are compared to (default: the manifest's)");
-  app.add_option("--dataset_path", dataset_path, "real data: the landmark set comes from it (default: random batches)");
+  app.add_option("--dataset_path", dataset_path, "real data for every variant (its landmark set too); default: --data");
+  app.add_option("--data", data, "without --dataset_path: 'synthetic' (a tree the first variant writes) or 'random' batches")
+      ->check(CLI::IsMember({"synthetic", "random"}));
+  app.add_option("--synthetic_images", synthetic_images, "training images of the synthetic tree")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--busy_cores", busy_cores_text,
+                 "load levels, e.g. 0,1: every row also runs with that many busy-loop processes beside it");
   app.add_option("--timeout_s", timeout_s, "a run taking longer fails")->check(CLI::PositiveNumber);
   std::vector<std::string> run_axes;
   app.add_option("--run_axis", run_axes,
@@ -170,6 +230,30 @@ int main(int argc, char** argv) {
     }
   }
 
+  // The data every variant reads: --dataset_path, else a synthetic tree written
+  // once by the first variant that runs (full-size images, as the real set).
+  std::string data_note = dataset_path.empty() ? "random batches" : dataset_path;
+  if (dataset_path.empty() && data == "synthetic") {
+    for (std::size_t i = 0; i < n && dataset_path.empty(); ++i) {
+      if (broken[i]) continue;
+      const auto tree = fs::absolute(output / "synthetic-data");
+      fs::remove_all(tree);
+      const auto p = run_process({variants[i].at("executable").get<std::string>(), "synth", "--output", tree.string(),
+                                  "--train", std::to_string(synthetic_images), "--valid", "0", "--test", "0"},
+                                 output / "logs" / summaries[i].name, timeout_s);
+      if (p.status == 0) {
+        dataset_path = tree.string();
+        data_note = fmt::format("the recipe's pipeline over {} synthetic full-size images written by {}",
+                                synthetic_images, summaries[i].name);
+      } else {
+        std::cerr << "note: " << summaries[i].name << " could not write synthetic data (" << error_of(p)
+                  << "); random batches\n";
+      }
+    }
+  } else if (!dataset_path.empty()) {
+    data_note = "the recipe's pipeline over " + dataset_path;
+  }
+
   // Run-time axes multiply the rows: each variant with each combination of flags.
   std::vector<std::vector<std::pair<std::string, std::string>>> combos{{}};
   for (const auto& spec : run_axes) {
@@ -184,7 +268,18 @@ int main(int argc, char** argv) {
       }
     combos = std::move(next);
   }
+  const auto busy_levels = parse_counts(busy_cores_text, "--busy_cores");
+  if (busy_levels.size() > 1 || busy_levels.front() != 0) {  // load is an axis too: a row per level
+    std::vector<std::vector<std::pair<std::string, std::string>>> next;
+    for (const int level : busy_levels)
+      for (auto c : combos) {
+        c.emplace_back("busy_cores", std::to_string(level));
+        next.push_back(std::move(c));
+      }
+    combos = std::move(next);
+  }
   std::vector<std::size_t> variant_of;
+  std::vector<int> busy_of;
   std::vector<std::vector<std::string>> flags_of;
   std::vector<mb::variant_summary> rows;
   std::vector<bool> row_broken;
@@ -192,13 +287,16 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < n; ++i) {
       auto info = summaries[i];
       std::vector<std::string> flags;
+      int busy = 0;
       for (const auto& [flag, value] : c) {
-        flags.insert(flags.end(), {"--" + flag, value});
+        if (flag == "busy_cores") busy = std::stoi(value);
+        else flags.insert(flags.end(), {"--" + flag, value});
         info.name += "__" + flag + "-" + value;
         info.axes.emplace_back(flag, value);
       }
       if (&c == &combos.front() && summaries[i].name == baseline) baseline = info.name;
       variant_of.push_back(i);
+      busy_of.push_back(busy);
       flags_of.push_back(std::move(flags));
       rows.push_back(std::move(info));
       row_broken.push_back(broken[i]);
@@ -208,10 +306,12 @@ int main(int argc, char** argv) {
   const std::size_t m = summaries.size();
   runs.assign(m, {});
 
+  busy_load load;
   for (int round = 0; round < repeats; ++round) {
     for (std::size_t k = 0; k < m; ++k) {
       const std::size_t i = (k + static_cast<std::size_t>(round)) % m;
       if (broken[i]) continue;
+      load.set(busy_of[i]);
       const auto& v = variants[variant_of[i]];
       std::vector<std::string> cmd = {v.at("executable").get<std::string>(), "bench", "step", "--steps",
                                       std::to_string(steps), "--warmup", std::to_string(warmup)};
@@ -231,6 +331,7 @@ int main(int argc, char** argv) {
       runs[i].push_back(std::move(r));
     }
   }
+  load.set(0);
 
   for (std::size_t i = 0; i < m; ++i) {
     auto s = mb::summarise_runs(summaries[i].name, runs[i]);
@@ -246,14 +347,15 @@ int main(int argc, char** argv) {
   nlohmann::json report = {{"manifest", manifest_path.string()}, {"name", manifest.value("name", "")},
                            {"baseline", baseline}, {"repeats", repeats}, {"steps", steps}, {"warmup", warmup},
                            {"dataset_path", dataset_path.empty() ? nlohmann::json() : nlohmann::json(dataset_path)},
-                           {"run_time_flags", extra}, {"run_axes", run_axes}, {"variants", nlohmann::json::array()}};
+                           {"data", data_note}, {"busy_cores", busy_levels}, {"run_time_flags", extra},
+                           {"run_axes", run_axes}, {"variants", nlohmann::json::array()}};
   for (const auto& s : summaries) report["variants"].push_back(mb::to_json(s));
   std::string flags;
   for (const auto& e : extra) flags += " " + e;
   std::ofstream(output / "results.json") << report.dump(2) << "\n";
   std::ofstream(output / "results.md") << fmt::format(
-      "`bench step --steps {} --warmup {}{}`, {} interleaved rounds; medians over rounds, data: {}.\n\n{}", steps,
-      warmup, flags, repeats, dataset_path.empty() ? "random batches" : dataset_path,
+      "`bench step --steps {} --warmup {}{}`, {} interleaved rounds; medians over rounds; data: {}.\n\n{}", steps,
+      warmup, flags, repeats, data_note,
       mb::markdown_table(summaries, baseline));
   std::ofstream(output / "images_per_s.svg")
       << mb::svg_bar_chart(summaries, fmt::format("{}: images/s per variant", manifest.value("name", "")));

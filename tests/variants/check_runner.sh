@@ -46,3 +46,17 @@ fast2 = next(v for v in r["variants"] if v["name"] == "t__speed-fast__threads-2"
 assert fast2["axes"] == {"speed": "fast", "threads": "2"} and abs(fast2["speedup_vs_baseline"] - 2) < 1e-9, fast2
 print("runner: a run-time axis gives a row per value")
 PY
+# A load axis: every row again beside one busy-loop process; the runner
+# leaves no busy process behind.
+"$runner" --manifest "$work/manifest.json" --output "$work/out3" --repeats 1 --steps 5 --warmup 0 --busy_cores 0,1 \
+  --data random >"$work/log3" 2>&1 || { cat "$work/log3"; exit 1; }
+/usr/bin/python3 - "$work/out3/results.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+names = [v["name"] for v in r["variants"]]
+assert len(names) == 8 and "t__speed-fast__busy_cores-1" in names, names
+assert r["busy_cores"] == [0, 1] and r["data"] == "random batches", r
+print("runner: a load axis gives a row per level")
+PY
+sleep 0.2
+if pgrep -f -- "--output $work/out3" >/dev/null; then echo "busy-loop processes left behind"; exit 1; fi

@@ -1,5 +1,6 @@
 // mixtrain-bench's result parsing and summaries (include/mixtrain/bench/variant_results.hpp).
 #include <catch2/catch.hpp>
+#include <fmt/core.h>
 
 #include <mixtrain/bench/variant_results.hpp>
 
@@ -78,4 +79,24 @@ TEST_CASE("variants: the baseline ratio and the table mark failed variants", "[v
   CHECK(md.find("**failed**: exit status 134: bad / alloc") != std::string::npos);
   CHECK(mb::to_json(all[2])["ok"] == false);
   CHECK(mb::svg_bar_chart(all, "t").find("failed</text>") != std::string::npos);
+}
+
+TEST_CASE("variants: a pipeline-fed run carries its data wait and end-to-end rate into the summary", "[variants]") {
+  auto pipeline_run = [](double wait, double end_to_end) {
+    return mb::parse_step_output(fmt::format(
+        R"({{"bench": "step", "batch_size": 8, "step_s": [0.2], "median_step_s": 0.2, "data": "pipeline", )"
+        R"("data_wait_fraction": {}, "end_to_end_images_per_s": {}}})",
+        wait, end_to_end));
+  };
+  const auto random = mb::parse_step_output(
+      R"({"bench": "step", "batch_size": 8, "step_s": [0.2], "median_step_s": 0.2, "data": "random", "data_wait_fraction": 0})");
+  REQUIRE(random.ok);
+  CHECK_FALSE(random.data_wait_fraction.has_value());  // random batches: nothing was waited for
+  const auto s = mb::summarise_runs("v", {pipeline_run(0.5, 20), pipeline_run(0.1, 36), pipeline_run(0.2, 32)});
+  REQUIRE(s.data_wait_fraction.has_value());
+  CHECK(*s.data_wait_fraction == Approx(0.2));
+  CHECK(*s.end_to_end_images_per_s == Approx(32));
+  const auto md = mb::markdown_table({s}, "v");
+  CHECK(md.find("| 32.0 | 40.0 |") != std::string::npos);  // end to end, then the step alone
+  CHECK(md.find("| 20 % |") != std::string::npos);
 }

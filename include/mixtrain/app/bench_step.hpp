@@ -1,7 +1,9 @@
 #pragma once
 // `bench step`: one full training step (forward, loss, backward, optimizer,
-// with the recipe's policies) on random uint8 landmark batches, through the
-// trainer's own train_micro_batch. The loss is read back from the device once,
+// with the recipe's policies) through the trainer's own train_micro_batch, on
+// random uint8 landmark batches, or with --dataset_path on the recipe's own
+// pipeline over its train split (then the wait for each batch is measured too:
+// data_wait_fraction and end-to-end images/s). The loss is read back from the device once,
 // after the timed steps, as the loop itself does. Prints one line, then one
 // JSON object for scripts (benchmarks/hrnet_step_compare.sh).
 #include <algorithm>
@@ -9,9 +11,12 @@
 #include <cstdint>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include <fmt/core.h>
@@ -21,6 +26,7 @@
 
 #include <mixtrain/app/bench_data.hpp>
 #include <mixtrain/app/common.hpp>
+#include <mixtrain/app/openmp_env.hpp>
 #include <mixtrain/core/hooks.hpp>
 #include <mixtrain/data/batch_pipeline.hpp>
 
@@ -109,6 +115,50 @@ data::landmark_set bench_targets(Trainer& t, int num_landmarks) {
 
 }  // namespace bench_detail
 
+// Where the timed batches come from: the recipe's own pipeline over the train
+// split of --dataset_path (augmentation and workers included, so the wait for
+// each batch is measured), else random batches made outside the timing.
+template <class Trainer>
+class step_batches {
+ public:
+  step_batches(Trainer& t, int num_landmarks) : t_(t), num_landmarks_(num_landmarks), rng_(t.run.fit.seed) {
+    if (t.run.dataset_path.empty()) return;
+    typename Trainer::target_info ignored;
+    train_ = t.data.read_split(t.run.dataset_path, "train", ignored);
+    pipeline_ = t.data.make_pipeline(train_, t.settings(true));
+    pipeline_->start_epoch(0, 0);
+  }
+  step_batches(const step_batches&) = delete;
+  step_batches& operator=(const step_batches&) = delete;
+  ~step_batches() {
+    if (pipeline_) pipeline_->stop();
+  }
+
+  [[nodiscard]] bool from_pipeline() const { return pipeline_ != nullptr; }
+  [[nodiscard]] int num_workers() const { return pipeline_ ? pipeline_->num_workers() : 0; }
+
+  // The next batch and the seconds spent waiting for it (0 for random batches).
+  std::pair<data::batch, double> next() {
+    if (!pipeline_) return {bench_detail::random_batch(rng_, t_.run.fit.batch_size, t_.data.config.image_size, num_landmarks_), 0.0};
+    const double before = pipeline_->wait_seconds();
+    auto b = pipeline_->next();
+    if (!b) {  // epoch exhausted: the next one
+      pipeline_->start_epoch(++epoch_, 0);
+      b = pipeline_->next();
+      if (!b) throw std::runtime_error("bench step: the train split of " + t_.run.dataset_path.string() + " gives no batch");
+    }
+    return {std::move(*b), pipeline_->wait_seconds() - before};
+  }
+
+ private:
+  Trainer& t_;
+  int num_landmarks_;
+  std::mt19937_64 rng_;
+  typename Trainer::sample_set train_;
+  std::unique_ptr<typename Trainer::data_type::pipeline_type> pipeline_;
+  std::uint64_t epoch_ = 0;
+};
+
 template <class Trainer>
   requires landmark_batch_recipe<Trainer>
 int run_bench_step(Trainer& t, const bench_step_options& o) {
@@ -123,30 +173,36 @@ int run_bench_step(Trainer& t, const bench_step_options& o) {
   c.batches_per_epoch = o.steps + o.warmup;
   c.updates_per_epoch = c.batches_per_epoch;
   c.window_length = 1;
+  step_batches<Trainer> batches(t, num_landmarks);
   t.emit(hook::on_fit_begin{}, c);
   t.emit(hook::on_epoch_begin{}, c);
   t.model()->train();
 
   const auto input = t.data.config.image_size;
   const int batch_size = t.run.fit.batch_size;
-  std::mt19937_64 rng(t.run.fit.seed);
   const bool cuda = t.device().is_cuda();
   std::vector<double> times;
+  double waited = 0, stepped = 0;
   for (int i = 0; i < o.warmup + o.steps; ++i) {
-    const auto b = bench_detail::random_batch(rng, batch_size, input, num_landmarks);  // not timed
+    const auto [b, wait_s] = batches.next();
     if (cuda) torch::cuda::synchronize();
     const auto started = std::chrono::steady_clock::now();
     t.train_micro_batch(t.task.to_device(b, t.device()), true);
     if (cuda) torch::cuda::synchronize();
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     ++c.batch_in_epoch;
-    if (i >= o.warmup) times.push_back(s);
+    if (i < o.warmup) continue;
+    times.push_back(s);
+    waited += wait_s;
+    stepped += s;
   }
   const double last_loss = c.loss.template item<double>();  // the one read-back
   t.emit(hook::on_fit_end{}, c);
 
   const auto summary = bench_detail::summarise(times);
   const double images_per_s = batch_size / std::max(summary.median, 1e-12);
+  // End to end: the timed steps and the waits for their batches together.
+  const double end_to_end_images_per_s = batch_size * static_cast<double>(o.steps) / std::max(waited + stepped, 1e-12);
   const nlohmann::json result = {{"bench", "step"},
                                  {"model", std::string(Trainer::model_spec::name)},
                                  {"params", t.parameter_count()},
@@ -157,11 +213,16 @@ int run_bench_step(Trainer& t, const bench_step_options& o) {
                                  {"warmup", o.warmup},
                                  {"device", t.run.device},
                                  {"threads", torch::get_num_threads()},
+                                 {"omp_spincount", effective_omp_spincount()},
                                  {"step_s", times},
                                  {"median_step_s", summary.median},
                                  {"min_step_s", summary.min},
                                  {"mean_step_s", summary.mean},
                                  {"images_per_s", images_per_s},
+                                 {"data", batches.from_pipeline() ? "pipeline" : "random"},
+                                 {"num_workers", batches.num_workers()},
+                                 {"data_wait_fraction", waited / std::max(waited + stepped, 1e-12)},
+                                 {"end_to_end_images_per_s", end_to_end_images_per_s},
                                  {"last_loss", last_loss},
                                  {"peak_rss_mb", peak_rss_mb()}};
   std::cout << fmt::format("bench step: {} {}x{}, batch {}, {} landmarks, {} threads: median {:.3f} s/step ({:.2f} images/s)\n",

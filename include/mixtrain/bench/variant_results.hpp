@@ -27,6 +27,8 @@ struct run_result {
   double median_step_s = 0;
   int batch_size = 0;
   double peak_rss_mb = 0;
+  std::optional<double> data_wait_fraction;      // only when fed by the recipe's pipeline
+  std::optional<double> end_to_end_images_per_s; // steps and waits for their batches together
   nlohmann::json raw;         // the JSON line as printed
 };
 
@@ -53,6 +55,10 @@ inline run_result parse_step_output(const std::string& stdout_text) {
   r.median_step_s = found.value("median_step_s", 0.0);
   r.batch_size = found.value("batch_size", 0);
   r.peak_rss_mb = found.value("peak_rss_mb", 0.0);
+  if (found.value("data", "") == "pipeline") {
+    r.data_wait_fraction = found.value("data_wait_fraction", 0.0);
+    r.end_to_end_images_per_s = found.value("end_to_end_images_per_s", 0.0);
+  }
   r.raw = std::move(found);
   r.ok = r.median_step_s > 0 && r.batch_size > 0;
   if (!r.ok) r.error = "the 'bench step' JSON lacks median_step_s or batch_size";
@@ -80,7 +86,8 @@ struct variant_summary {
   double p90_step_s = 0;               // over every timed step of every repeat
   double images_per_s = 0;
   double peak_rss_mb = 0;              // the largest of the runs
-  std::optional<double> data_wait_fraction;  // bench step feeds random batches: not measured
+  std::optional<double> data_wait_fraction;  // medians over repeats; absent for random batches
+  std::optional<double> end_to_end_images_per_s;
   std::optional<double> build_s;       // compile + link of the executable
   std::optional<long long> params;
   nlohmann::json policies = nlohmann::json::array();
@@ -90,7 +97,7 @@ struct variant_summary {
 inline variant_summary summarise_runs(std::string name, const std::vector<run_result>& runs) {
   variant_summary s;
   s.name = std::move(name);
-  std::vector<double> medians, pooled;
+  std::vector<double> medians, pooled, waits, end_to_end;
   int batch = 0;
   for (const auto& r : runs) {
     if (!r.ok) {
@@ -103,6 +110,8 @@ inline variant_summary summarise_runs(std::string name, const std::vector<run_re
     pooled.insert(pooled.end(), r.step_s.begin(), r.step_s.end());
     batch = r.batch_size;
     s.peak_rss_mb = std::max(s.peak_rss_mb, r.peak_rss_mb);
+    if (r.data_wait_fraction) waits.push_back(*r.data_wait_fraction);
+    if (r.end_to_end_images_per_s) end_to_end.push_back(*r.end_to_end_images_per_s);
   }
   s.ok = !medians.empty();
   if (!s.ok) return s;
@@ -111,6 +120,8 @@ inline variant_summary summarise_runs(std::string name, const std::vector<run_re
   s.spread_hi_s = *std::max_element(medians.begin(), medians.end());
   s.p90_step_s = quantile(pooled, 0.9);
   s.images_per_s = batch / s.median_step_s;
+  if (!waits.empty()) s.data_wait_fraction = quantile(waits, 0.5);
+  if (!end_to_end.empty()) s.end_to_end_images_per_s = quantile(end_to_end, 0.5);
   return s;
 }
 
@@ -139,7 +150,8 @@ inline nlohmann::json to_json(const variant_summary& s) {
   if (s.ok) {
     j.update({{"images_per_s", s.images_per_s}, {"median_step_s", s.median_step_s},
               {"spread_step_s", {s.spread_lo_s, s.spread_hi_s}}, {"p90_step_s", s.p90_step_s},
-              {"data_wait_fraction", opt(s.data_wait_fraction)}, {"peak_rss_mb", s.peak_rss_mb},
+              {"data_wait_fraction", opt(s.data_wait_fraction)},
+              {"end_to_end_images_per_s", opt(s.end_to_end_images_per_s)}, {"peak_rss_mb", s.peak_rss_mb},
               {"speedup_vs_baseline", opt(s.speedup)}});
   }
   return j;
@@ -147,8 +159,8 @@ inline nlohmann::json to_json(const variant_summary& s) {
 
 inline std::string markdown_table(const std::vector<variant_summary>& all, const std::string& baseline) {
   std::string out =
-      "| variant | policies | params | images/s | step median s (min-max of repeats) | step p90 s | data wait | "
-      "peak RSS MB | build s | vs baseline |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+      "| variant | policies | params | images/s end to end | images/s (step) | step median s (min-max of repeats) | "
+      "step p90 s | data wait | peak RSS MB | build s | vs baseline |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& s : all) {
     std::string policies;
     for (const auto& p : s.policies) policies += (policies.empty() ? "" : ", ") + p.get<std::string>();
@@ -159,11 +171,13 @@ inline std::string markdown_table(const std::vector<variant_summary>& all, const
       std::string error = s.error;
       std::replace(error.begin(), error.end(), '\n', ' ');
       std::replace(error.begin(), error.end(), '|', '/');
-      out += fmt::format("| {} | {} | {} | **failed**: {} | | | | | {} | |\n", name, policies, params, error, build);
+      out += fmt::format("| {} | {} | {} | **failed**: {} | | | | | | {} | |\n", name, policies, params, error, build);
       continue;
     }
-    out += fmt::format("| {} | {} | {} | {:.1f} | {:.3f} ({:.3f}-{:.3f}) | {:.3f} | {} | {:.0f} | {} | {} |\n", name,
-                       policies, params, s.images_per_s, s.median_step_s, s.spread_lo_s, s.spread_hi_s, s.p90_step_s,
+    out += fmt::format("| {} | {} | {} | {} | {:.1f} | {:.3f} ({:.3f}-{:.3f}) | {:.3f} | {} | {:.0f} | {} | {} |\n", name,
+                       policies, params,
+                       s.end_to_end_images_per_s ? fmt::format("{:.1f}", *s.end_to_end_images_per_s) : "n/a",
+                       s.images_per_s, s.median_step_s, s.spread_lo_s, s.spread_hi_s, s.p90_step_s,
                        s.data_wait_fraction ? fmt::format("{:.0f} %", 100 * *s.data_wait_fraction) : "n/a",
                        s.peak_rss_mb, build, s.speedup ? fmt::format("{:.2f}x", *s.speedup) : "?");
   }
