@@ -68,7 +68,9 @@ function(mixtrain_add_script_test)
   endif()
   add_test(NAME ${arg_NAME} COMMAND ${arg_COMMAND} ${where})
   # One LibTorch thread per test: ctest runs two tests at once on two cores.
-  set(environment OMP_NUM_THREADS=1 ${arg_ENVIRONMENT})
+  # A fixed spin count: recipes neither measure it nor re-execute at each start
+  # (app/openmp_env.hpp; e2e:omp_spincount_* tests that path).
+  set(environment OMP_NUM_THREADS=1 GOMP_SPINCOUNT=1000 ${arg_ENVIRONMENT})
   set_tests_properties(${arg_NAME} PROPERTIES TIMEOUT ${arg_TIMEOUT} LABELS "${arg_LABELS}"
                        ENVIRONMENT "${environment}" ${arg_PROPERTIES})
 endfunction()

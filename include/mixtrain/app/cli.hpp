@@ -141,10 +141,10 @@ class command_line {
     app.add_option("--num_workers", num_workers_, "data worker threads, or 'auto' to measure and pick")
         ->check(CLI::Validator(cli_detail::check_num_workers, "INT or 'auto'"));
     app.add_option("--omp_spincount", omp_spincount_,
-                   "OpenMP spin count before a waiting thread sleeps (N or 'libgomp'); default " +
-                       std::string(default_omp_spincount) + " unless GOMP_SPINCOUNT/OMP_WAIT_POLICY is set")
-        ->check(CLI::Validator([](std::string& v) { return valid_omp_spincount(v) ? std::string() : "expected a count or 'libgomp'"; },
-                               "INT or 'libgomp'"));
+                   "OpenMP spin count before a waiting thread sleeps: N, 'libgomp', or 'auto' (measured on this "
+                   "machine once and cached; the default unless GOMP_SPINCOUNT/OMP_WAIT_POLICY is set)")
+        ->check(CLI::Validator([](std::string& v) { return valid_omp_spincount(v) ? std::string() : "expected a count, 'auto' or 'libgomp'"; },
+                               "INT|auto|libgomp"));
     app.add_option("--output_dir", run.output_dir, "where the run writes its files");
     app.add_option("--resume", run.resume, "checkpoint to continue a run from")->check(CLI::ExistingFile);
     app.add_flag("--skip_bad_samples", run.skip_bad_samples, "count and skip unreadable samples instead of stopping");

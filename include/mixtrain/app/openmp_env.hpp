@@ -6,14 +6,14 @@
 // partner needs and a step gets 8x slower. libgomp reads GOMP_SPINCOUNT and
 // OMP_WAIT_POLICY once, when it loads before main, so a setting of our own
 // needs the process to re-execute itself with the variable set (same PID,
-// same arguments). The default spin count is chosen by measurement
-// (docs/benchmarks.md, "Threads and the OpenMP wait policy").
+// same arguments). The default is measured on the machine that runs and
+// cached (app/omp_spin_measurement.hpp; docs/benchmarks.md, "Threads and the
+// OpenMP wait policy").
 //
+//   --omp_spincount auto     the default: this machine's measured choice
 //   --omp_spincount N        GOMP_SPINCOUNT=N (0 sleeps at once, like PASSIVE)
 //   --omp_spincount libgomp  libgomp's own default (spin ~300000)
-//   neither flag nor OMP_WAIT_POLICY/GOMP_SPINCOUNT in the environment:
-//                            default_omp_spincount
-// A user's OMP_WAIT_POLICY or GOMP_SPINCOUNT is respected unless the flag is given.
+// Without the flag, a user's OMP_WAIT_POLICY or GOMP_SPINCOUNT is respected.
 #include <unistd.h>
 
 #include <cerrno>
@@ -23,9 +23,13 @@
 #include <string>
 #include <string_view>
 
+#include <mixtrain/app/omp_spin_measurement.hpp>
+
 namespace mixtrain::app {
 
-inline constexpr std::string_view default_omp_spincount = "10000";
+// Used when the measurement cannot run (a recipe without `bench step`): short
+// spinning, a compromise between the machines measured (docs/benchmarks.md).
+inline constexpr std::string_view fallback_omp_spincount = "1000";
 inline constexpr const char* omp_settled_variable = "MIXTRAIN_OPENMP_SETTLED";
 
 // The value given to --omp_spincount on the command line, "" when absent.
@@ -42,9 +46,9 @@ inline std::string omp_spincount_argument(int argc, char** argv) {
   return value;
 }
 
-// Whether a --omp_spincount value is valid: a non-negative integer or "libgomp".
+// Whether a --omp_spincount value is valid: a non-negative integer, "auto" or "libgomp".
 inline bool valid_omp_spincount(std::string_view v) {
-  if (v == "libgomp") return true;
+  if (v == "libgomp" || v == "auto") return true;
   if (v.empty() || v.size() > 18) return false;
   for (char ch : v)
     if (ch < '0' || ch > '9') return false;
@@ -73,7 +77,13 @@ inline void settle_openmp_wait_policy(int argc, char** argv) {
   const char* policy = std::getenv("OMP_WAIT_POLICY");
   if (wanted.empty()) {
     if (count != nullptr || policy != nullptr) return;  // the user's choice
-    wanted = default_omp_spincount;
+    wanted = "auto";
+  }
+  if (wanted == "auto") {
+    const std::string_view self = argv[0];
+    const auto slash = self.rfind('/');
+    wanted = measured_spincount(std::string(slash == std::string_view::npos ? self : self.substr(slash + 1)),
+                                std::string(fallback_omp_spincount));
   }
   if (wanted == "libgomp") {
     if (count == nullptr && policy == nullptr) return;

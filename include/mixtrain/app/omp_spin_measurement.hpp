@@ -1,0 +1,187 @@
+#pragma once
+// `--omp_spincount auto` (the default): the spin count is measured on the
+// machine that runs, once, and cached. Each candidate runs this executable's
+// own `bench step` at a reduced size in a child process (libgomp reads the
+// count when it loads), alone and beside one busy-loop process; the choice is
+// the candidate with the shortest loaded step among those within 10 % of the
+// best quiet step. The cache key is the CPU model and flags, the core count,
+// the LibTorch version and the recipe, so another machine measures afresh.
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <torch/version.h>
+
+namespace mixtrain::app {
+
+struct spin_timing {
+  std::string spincount;  // a count, or "libgomp"
+  double quiet_s = 0;     // median step alone
+  double loaded_s = 0;    // median step beside one busy core
+};
+
+// Within 10 % of the best quiet step, the shortest loaded step wins; ties go
+// to the earlier candidate. Empty when nothing was measured.
+inline std::string choose_spincount(const std::vector<spin_timing>& timings) {
+  double best_quiet = 0;  // among candidates measured both ways
+  for (const auto& t : timings)
+    if (t.quiet_s > 0 && t.loaded_s > 0 && (best_quiet == 0 || t.quiet_s < best_quiet)) best_quiet = t.quiet_s;
+  std::string chosen;
+  double chosen_loaded = 0;
+  for (const auto& t : timings) {
+    if (t.quiet_s <= 0 || t.loaded_s <= 0 || t.quiet_s > 1.10 * best_quiet) continue;
+    if (chosen.empty() || t.loaded_s < chosen_loaded) {
+      chosen = t.spincount;
+      chosen_loaded = t.loaded_s;
+    }
+  }
+  return chosen;
+}
+
+namespace omp_measure_detail {
+
+inline std::string cpuinfo_field(const std::string& field) {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(field, 0) == 0) {
+      const auto colon = line.find(':');
+      return colon == std::string::npos ? "" : line.substr(colon + 1 + (colon + 1 < line.size()));
+    }
+  return "";
+}
+
+// Runs argv with GOMP_SPINCOUNT set (unset for "libgomp") and returns the
+// median_step_s of its bench step JSON line; nullopt on failure or timeout.
+inline std::optional<double> child_step_seconds(const std::vector<std::string>& argv, const std::string& spincount,
+                                                double timeout_s) {
+  int out[2];
+  if (pipe(out) != 0) return std::nullopt;
+  const pid_t pid = fork();
+  if (pid < 0) return std::nullopt;
+  if (pid == 0) {
+    dup2(out[1], STDOUT_FILENO);
+    close(out[0]);
+    close(out[1]);
+    if (std::freopen("/dev/null", "w", stderr) == nullptr) _exit(126);
+    if (spincount == "libgomp") unsetenv("GOMP_SPINCOUNT");
+    else setenv("GOMP_SPINCOUNT", spincount.c_str(), 1);
+    unsetenv("OMP_WAIT_POLICY");
+    setenv("MIXTRAIN_OPENMP_SETTLED", "1", 1);  // the child neither re-executes nor measures
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv("/proc/self/exe", args.data());
+    _exit(127);
+  }
+  close(out[1]);
+  std::string text;
+  const auto start = std::chrono::steady_clock::now();
+  char buffer[4096];
+  bool finished = false;  // EOF: the child closed its output (it is exiting)
+  while (!finished) {     // the child prints one line and a JSON object
+    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > timeout_s) break;
+    pollfd readable{out[0], POLLIN, 0};
+    if (poll(&readable, 1, 100) <= 0) continue;
+    const auto n = read(out[0], buffer, sizeof buffer);
+    if (n <= 0) finished = true;
+    else text.append(buffer, static_cast<std::size_t>(n));
+  }
+  close(out[0]);
+  int status = 0;
+  if (!finished) kill(pid, SIGKILL);  // timed out
+  waitpid(pid, &status, 0);
+  if (!finished) return std::nullopt;
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line.front() != '{') continue;
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.is_object() && j.contains("median_step_s")) return j["median_step_s"].get<double>();
+  }
+  return std::nullopt;
+}
+
+}  // namespace omp_measure_detail
+
+inline std::filesystem::path mixtrain_cache_dir() {
+  if (const char* dir = std::getenv("MIXTRAIN_CACHE_DIR")) return dir;
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME")) return std::filesystem::path(xdg) / "mixtrain";
+  if (const char* home = std::getenv("HOME")) return std::filesystem::path(home) / ".cache" / "mixtrain";
+  return std::filesystem::temp_directory_path() / "mixtrain-cache";
+}
+
+// What the measurement depends on; its hash names the cache file.
+inline nlohmann::json omp_measurement_key(const std::string& recipe) {
+  return {{"cpu", omp_measure_detail::cpuinfo_field("model name")},
+          {"cpu_flags_hash", std::hash<std::string>{}(omp_measure_detail::cpuinfo_field("flags"))},
+          {"cores", std::thread::hardware_concurrency()},
+          {"libtorch", TORCH_VERSION},
+          {"recipe", recipe}};
+}
+
+inline std::filesystem::path omp_cache_file(const nlohmann::json& key) {
+  return mixtrain_cache_dir() / ("omp-spincount-" + std::to_string(std::hash<std::string>{}(key.dump())) + ".json");
+}
+
+// The cached choice for this machine and recipe, measuring it first when absent.
+// `fallback` is used (and cached, with the reason) when the measurement fails.
+inline std::string measured_spincount(const std::string& recipe, const std::string& fallback) {
+  const auto key = omp_measurement_key(recipe);
+  const auto file = omp_cache_file(key);
+  if (std::ifstream in{file}) {
+    const auto j = nlohmann::json::parse(in, nullptr, false);
+    if (!j.is_discarded() && j.value("key", nlohmann::json()) == key && j.contains("omp_spincount"))
+      return j["omp_spincount"].get<std::string>();
+  }
+  std::cerr << "OpenMP: measuring the spin count for this machine (once; cached in " << file.string() << ")\n";
+  const std::vector<std::string> argv = {recipe,    "bench",        "step", "--steps", "6",   "--warmup", "2",
+                                         "--image_size", "128", "128", "--batch_size", "4"};
+  std::vector<spin_timing> timings;
+  nlohmann::json measured = nlohmann::json::array();
+  for (const std::string candidate : {"libgomp", "1000", "0"}) {
+    spin_timing t{candidate};
+    if (const auto s = omp_measure_detail::child_step_seconds(argv, candidate, 60)) t.quiet_s = *s;
+    const pid_t busy = fork();  // one core taken
+    if (busy == 0) {
+      volatile unsigned long spin = 0;
+      while (true) spin = spin + 1;
+    }
+    if (const auto s = omp_measure_detail::child_step_seconds(argv, candidate, 60)) t.loaded_s = *s;
+    if (busy > 0) {
+      kill(busy, SIGKILL);
+      waitpid(busy, nullptr, 0);
+    }
+    timings.push_back(t);
+    measured.push_back({{"omp_spincount", t.spincount}, {"quiet_step_s", t.quiet_s}, {"loaded_step_s", t.loaded_s}});
+  }
+  auto chosen = choose_spincount(timings);
+  nlohmann::json record = {{"key", key}, {"measured", measured}, {"how", "bench step 128x128, batch 4, 6 steps after 2"}};
+  if (chosen.empty()) {
+    chosen = fallback;
+    record["error"] = "bench step did not run in a child process; using the compiled default";
+  }
+  record["omp_spincount"] = chosen;
+  std::cerr << "OpenMP: spin count " << chosen << " (" << measured.dump() << ")\n";
+  std::error_code ignored;
+  std::filesystem::create_directories(file.parent_path(), ignored);
+  const auto temporary = file.string() + "." + std::to_string(getpid());
+  if (std::ofstream(temporary) << record.dump(2) << "\n") std::filesystem::rename(temporary, file, ignored);
+  return chosen;
+}
+
+}  // namespace mixtrain::app
