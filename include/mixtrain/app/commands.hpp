@@ -5,9 +5,11 @@
 // from the default logging policies (policy/logging.hpp), not from here.
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include <boost/hana.hpp>
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -131,6 +133,7 @@ template <class Trainer>
 int report_training(Trainer& t, const typename Trainer::sample_set& valid, const typename Trainer::fit_result& result) {
   const auto& run = t.run;
   auto& c = t.ctx();
+  if (!c.writes_files()) return result.nonfinite_stop ? 1 : 0;  // data parallelism: rank 0 reports
   if (result.epochs_run == 0 && run.fit.epochs > 0 && c.epoch >= run.fit.epochs) {
     std::cout << "nothing to do: the checkpoint already finished " << run.fit.epochs << " epochs\n";
     return 0;
@@ -156,8 +159,21 @@ int report_training(Trainer& t, const typename Trainer::sample_set& valid, const
   return 0;
 }
 
+// A policy that runs training as several processes (policy/distributed.hpp,
+// --nproc N) may start them here instead; its status is the run's.
+template <class Trainer>
+std::optional<int> launch_ranks(Trainer& t) {
+  std::optional<int> status;
+  boost::hana::for_each(t.policies, [&](auto& p) {
+    if constexpr (requires { p.launch_ranks(); })
+      if (!status) status = p.launch_ranks();
+  });
+  return status;
+}
+
 template <class Trainer>
 int run_train(Trainer& t) {
+  if (const auto launched = launch_ranks(t)) return *launched;
   const auto& run = t.run;
   require_dataset<typename Trainer::data_type>(run.dataset_path);
   typename Trainer::target_info targets{};
@@ -175,7 +191,7 @@ int run_train(Trainer& t) {
                                                         {&train_split, &valid_split}, targets))
               << "\n";
   const auto train_images = split_size(train_split), valid_images = split_size(valid_split);
-  write_run_config(t, train_images, valid_images);
+  if (t.ctx().writes_files()) write_run_config(t, train_images, valid_images);
   std::string targets_text;
   if constexpr (requires { t.task.landmarks(); }) targets_text = fmt::format(", {} landmarks", targets.size());
   std::cout << fmt::format("{}: {} ({} parameters){}, {} train / {} valid images, {} epochs\n", run.recipe_name,

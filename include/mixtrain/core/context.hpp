@@ -59,6 +59,12 @@ class basic_context {
   bool validated = false;
   epoch_statistics statistics;
 
+  // Data parallelism (policy/distributed.hpp sets both): only rank 0 writes
+  // files and logs; every rank trains on its own shard.
+  int rank = 0;
+  int world_size = 1;
+  [[nodiscard]] bool writes_files() const { return rank == 0; }
+
   bool stop_requested = false;
   std::string stop_reason;
   std::filesystem::path output_dir;

@@ -26,6 +26,9 @@ struct pipeline_settings {
   bool training = true;  // shuffle and augment
   bool skip_bad_samples = false;
   std::ostream* log = nullptr;
+  // Data parallelism: this rank's shard of each epoch's order (training only).
+  int shard = 0;
+  int shards = 1;
 };
 
 // Batches of one split, in epoch order.

@@ -9,7 +9,9 @@
 //   fit: on_fit_begin,
 //   per epoch: on_epoch_begin,
 //     per micro-batch: prepare_input, forward_scope, scale_loss,
-//       at the end of an accumulation window: unscale_gradients, then
+//       at the end of an accumulation window: synchronise (data
+//         parallelism: gradients and counts summed over the ranks),
+//         unscale_gradients, then
 //         before_optimizer_step -> bool (all policies run; any false skips),
 //         then after_optimizer_step or after_skipped_step,
 //       on_train_batch (progress),
@@ -37,6 +39,7 @@ MIXTRAIN_DEFINE_EVENT(on_epoch_begin);
 MIXTRAIN_DEFINE_EVENT(prepare_input);
 MIXTRAIN_DEFINE_EVENT(forward_scope);
 MIXTRAIN_DEFINE_EVENT(scale_loss);
+MIXTRAIN_DEFINE_EVENT(synchronise);
 MIXTRAIN_DEFINE_EVENT(unscale_gradients);
 MIXTRAIN_DEFINE_EVENT(before_optimizer_step);
 MIXTRAIN_DEFINE_EVENT(after_optimizer_step);

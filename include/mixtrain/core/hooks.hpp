@@ -28,6 +28,19 @@
 
 namespace mixtrain {
 
+// What the ranks of a data-parallel run agree on (policy/distributed.hpp):
+// at a window end the gradients are summed over the ranks, `count` becomes
+// the whole global window's present targets, and a non-finite loss or a stop
+// signal on any rank applies to all; after an epoch, stop requests and
+// signals only. Without the policy the trainer never builds one.
+struct rank_agreement {
+  bool window_end = false;  // gradients and count are summed too
+  torch::Tensor count;      // this rank's window count in, the global one out
+  bool finite = true;       // in: here; out: on every rank
+  int signal = 0;           // in: a stop signal pending here; out: one pending on any rank (0: none)
+  bool stop = false;        // in: a stop requested here; out: on any rank
+};
+
 namespace hook_detail {
 template <class T>
 concept void_or_bool = std::same_as<T, void> || std::same_as<T, bool>;
@@ -112,6 +125,11 @@ MIXTRAIN_HOOK(forward_scope, (requires(P& p, C& c) { p.forward_scope(c); } &&
                               !requires(P& p, C&& c) { p.forward_scope(static_cast<C&&>(c)); }),
               "auto forward_scope(auto& context) returning an RAII object")
 MIXTRAIN_CTX_TENSOR_HOOK(scale_loss, "void scale_loss(auto& context, torch::Tensor& loss)")
+// Data parallelism: the policy that runs the collectives (at most one).
+MIXTRAIN_HOOK(synchronise, (requires(P& p, C& c, rank_agreement& a) {
+                { p.synchronise(c, a) } -> std::same_as<void>;
+              } && !requires(P& p, C&& c, rank_agreement& a) { p.synchronise(static_cast<C&&>(c), a); }),
+              "void synchronise(auto& context, rank_agreement&)")
 MIXTRAIN_CTX_HOOK(unscale_gradients, std::same_as<void>, "void unscale_gradients(auto& context)")
 MIXTRAIN_CTX_HOOK(before_optimizer_step, std::same_as<bool>,
                   "bool before_optimizer_step(auto& context) (false skips the step)")
@@ -154,7 +172,7 @@ struct hook_list {};
 using all_hooks =
     hook_list<hook::add_flags, hook::describe, hook::prepare_model, hook::accumulation_steps, hook::on_model_ready,
               hook::on_fit_begin, hook::on_epoch_begin, hook::prepare_input, hook::forward_scope, hook::scale_loss,
-              hook::unscale_gradients, hook::before_optimizer_step, hook::after_optimizer_step,
+              hook::synchronise, hook::unscale_gradients, hook::before_optimizer_step, hook::after_optimizer_step,
               hook::after_skipped_step, hook::on_train_batch, hook::evaluation_model, hook::on_evaluation_batch,
               hook::on_validation_end, hook::on_epoch_end, hook::on_interrupt, hook::on_fit_end, hook::save_state,
               hook::load_state>;
@@ -168,7 +186,7 @@ struct check_hooks {
       check_on_model_ready<Policy, Context>::ok && check_on_fit_begin<Policy, Context>::ok &&
       check_on_epoch_begin<Policy, Context>::ok && check_prepare_input<Policy, Context>::ok &&
       check_forward_scope<Policy, Context>::ok && check_scale_loss<Policy, Context>::ok &&
-      check_unscale_gradients<Policy, Context>::ok && check_before_optimizer_step<Policy, Context>::ok &&
+      check_synchronise<Policy, Context>::ok && check_unscale_gradients<Policy, Context>::ok && check_before_optimizer_step<Policy, Context>::ok &&
       check_after_optimizer_step<Policy, Context>::ok && check_after_skipped_step<Policy, Context>::ok &&
       check_on_train_batch<Policy, Context>::ok && check_evaluation_model<Policy, Context>::ok &&
       check_on_evaluation_batch<Policy, Context>::ok && check_on_validation_end<Policy, Context>::ok &&

@@ -38,9 +38,16 @@ class nonfinite_guard {
 
   // At the window end: true when every loss of the window was finite (the
   // one read-back); a bad window counts toward the consecutive limit.
-  [[nodiscard]] bool window_is_finite() {
+  [[nodiscard]] bool window_is_finite() { return conclude(window_finite_here()); }
+
+  // The same in two parts, for data parallelism: this process's verdict (the
+  // read-back), then the verdict all ranks agreed on.
+  [[nodiscard]] bool window_finite_here() {
     const bool finite = !window_finite_.defined() || window_finite_.item<bool>();
     window_finite_ = torch::Tensor();
+    return finite;
+  }
+  bool conclude(bool finite) {
     consecutive_ = finite ? 0 : consecutive_ + 1;
     if (!finite) {
       torch::NoGradGuard no_grad;

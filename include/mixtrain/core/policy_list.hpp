@@ -66,6 +66,12 @@ struct policy_storage<Context, hana::tuple<Ps...>> {
                          typename append_if<add_console, policy::console_log, recipe_policies>::type>::type>::type;
 };
 
+// Whether any stored policy has the hook (e.g. synchronise: a distributed run).
+template <class Hook, class Tuple>
+struct any_policy_has;
+template <class Hook, class... Ps>
+struct any_policy_has<Hook, hana::basic_tuple<Ps...>> : std::bool_constant<(Hook::template present<Ps> || ...)> {};
+
 template <class Context, class Tuple>
 struct hooks_checked;
 template <class P, class Metrics>

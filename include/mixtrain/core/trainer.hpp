@@ -60,6 +60,9 @@ class trainer {
   using policy_tuple = typename detail::policy_storage<context_type, typename Recipe::policies>::type;
   using evaluation_type = decltype(std::declval<task_type&>().evaluator(std::declval<const sample_set&>()).finish());
   static constexpr std::size_t policy_count = decltype(hana::length(policy_tuple{}))::value;
+  // A data-parallel recipe (policy/distributed.hpp): ranks agree at window
+  // and epoch ends, and every window is normalised by its global count.
+  static constexpr bool synchronised = detail::any_policy_has<hook::synchronise, policy_tuple>::value;
 
   // Every hook of every policy is checked, used or not.
   static_assert(detail::hooks_checked<context_type, policy_tuple>::ok);
@@ -168,7 +171,7 @@ class trainer {
     const auto count = terms.count.detach().to(torch::kFloat32);
     c.loss = terms.sum / count.clamp_min(1.0);
     guard_.add(c.loss);
-    auto scaled = c.window_length == 1 ? c.loss : terms.sum;
+    auto scaled = c.window_length == 1 && !synchronised ? c.loss : terms.sum;
     window_count_ = window_count_.defined() ? window_count_ + count : count;
     emit(hook::scale_loss{}, c, scaled);
     scaled.backward();
@@ -251,11 +254,18 @@ class trainer {
     s.training = training;
     s.skip_bad_samples = run.skip_bad_samples;
     s.log = ctx_ ? ctx_->log : &std::cout;
+    if (training && ctx_) {  // each rank trains on its shard; every rank validates the whole split
+      s.shard = ctx_->rank;
+      s.shards = ctx_->world_size;
+    }
     return s;
   }
 
   // --- checkpoints and the output folder --------------------------------------------
-  void save_checkpoint(const std::filesystem::path& path) { detail::write_trainer_checkpoint(*this, path, identity_); }
+  // Rank 0 alone writes (the ranks hold the same weights).
+  void save_checkpoint(const std::filesystem::path& path) {
+    if (ctx_->writes_files()) detail::write_trainer_checkpoint(*this, path, identity_);
+  }
 
   enum class restore { weights_only, everything };
 
@@ -274,12 +284,14 @@ class trainer {
                                {"seed", run.fit.seed},
                                {"policies", detail::policy_names(policies)}};
     if constexpr (requires { data.identity(train); }) identity["train_data"] = data.identity(train);
+    if constexpr (synchronised) identity["world_size"] = ctx_->world_size;  // the shards depend on it
     return identity;
   }
 
   // Refuses an output folder that cannot take two checkpoints of this run
   // (the new one is written before the old one goes), before any training.
   void check_output_folder() const {
+    if (ctx_ && !ctx_->writes_files()) return;  // data parallelism: rank 0 writes
     io::require_writable_folder(run.output_dir, 2 * detail::checkpoint_bytes_bound(**model_));
   }
 
@@ -352,7 +364,8 @@ class trainer {
       ++c.epoch;
       emit(hook::on_epoch_end{}, c);
       save_checkpoint(run.output_dir / "last.pt");
-      poll_signals();  // one that came during validation stops here, at the epoch's end
+      if constexpr (synchronised) agree({});  // stop requests too: every rank leaves after the same epoch
+      else poll_signals();  // one that came during validation stops here, at the epoch's end
       if (signal_noted_) write_recovery();
       --c.epoch;
     }
@@ -436,9 +449,16 @@ class trainer {
   // window was not finite (then the gradients are dropped and counted).
   void end_window() {
     auto& c = *ctx_;
-    const auto count = window_count_.clamp_min(1.0);
+    auto count = window_count_;
     window_count_ = torch::Tensor();
-    if (!guard_.window_is_finite()) {
+    bool finite = guard_.window_finite_here();
+    if constexpr (synchronised) {
+      const auto agreed = agree({.window_end = true, .count = count, .finite = finite});
+      count = agreed.count;
+      finite = agreed.finite;
+    }
+    count = count.clamp_min(1.0);
+    if (!guard_.conclude(finite)) {
       ++c.nonfinite_steps;
       optimizer_->zero_grad();
       emit(hook::after_skipped_step{}, c);
@@ -446,10 +466,10 @@ class trainer {
         c.request_stop(fmt::format("{} optimizer steps in a row had a NaN or inf loss (--max_nonfinite_steps {}); "
                                    "each was skipped, so the weights are those of the last finite step",
                                    guard_.consecutive(), guard_.limit()));
-      poll_signals();
+      if constexpr (!synchronised) poll_signals();
       return;
     }
-    if (c.window_length > 1) normalise_gradients(count);
+    if (c.window_length > 1 || synchronised) normalise_gradients(count);
     emit(hook::unscale_gradients{}, c);
     if (all_agree_to_step()) {
       optimizer_->step();
@@ -459,7 +479,23 @@ class trainer {
       emit(hook::after_skipped_step{}, c);
     }
     optimizer_->zero_grad();
-    poll_signals();
+    if constexpr (!synchronised) poll_signals();
+  }
+
+  // Data parallelism: the ranks exchange their window (or epoch-end) state;
+  // a signal or stop request on any rank stops all at the same point. Signals
+  // are read only here, so no rank can act on one the others have not seen.
+  rank_agreement agree(rank_agreement a) {
+    auto& c = *ctx_;
+    a.signal = signal_noted_ ? 0 : stop_signals::pending();
+    a.stop = c.stop_requested;
+    emit(hook::synchronise{}, c, a);
+    if (a.signal != 0 && !signal_noted_) {
+      signal_noted_ = true;
+      c.request_stop(std::string(stop_signals::describe(a.signal)) + (c.world_size > 1 ? " (by a rank)" : ""));
+    }
+    if (a.stop && !c.stop_requested) c.request_stop("another rank requested a stop");
+    return a;
   }
 
   // A first SIGINT/SIGTERM becomes a stop request (at a window end or after

@@ -52,6 +52,10 @@ struct pipeline_options {
   // next to each other in the epoch; empty means one view, the identity
   // (augment/tta.hpp).
   std::vector<affine> views;
+  // Data parallelism: this process reads shard `shard` of `shards` of every
+  // epoch's order (shard_order).
+  int shard = 0;
+  int shards = 1;
 };
 
 // Where a producer writes one sample: uint8 pixels [H, W], landmarks [L, 2] in
@@ -118,8 +122,11 @@ class batch_pipeline {
  public:
   batch_pipeline(std::size_t dataset_size, int num_landmarks, pipeline_options options, sample_producer& producer)
       : options_(options), dataset_size_(dataset_size),
-        samples_(dataset_size * std::max<std::size_t>(1, options.views.size())), num_landmarks_(num_landmarks),
-        producer_(producer) {
+        samples_(shard_size(dataset_size, options.shards) * std::max<std::size_t>(1, options.views.size())),
+        num_landmarks_(num_landmarks), producer_(producer) {
+    if (options_.shards < 1 || options_.shard < 0 || options_.shard >= options_.shards)
+      throw std::invalid_argument("shard " + std::to_string(options_.shard) + " of " + std::to_string(options_.shards) +
+                                  " does not exist");
     if (options_.batch_size < 1) throw std::invalid_argument("--batch_size must be at least 1");
     if (options_.num_workers < 1) throw std::invalid_argument("--num_workers must be at least 1");
     if (options_.prefetch_batches < 1) throw std::invalid_argument("--prefetch_batches must be at least 1");
@@ -217,6 +224,29 @@ class batch_pipeline {
     return order;
   }
 
+  // Samples per shard: the order is padded to a multiple of the shard count.
+  static std::size_t shard_size(std::size_t dataset_size, int shards) {
+    const auto n = static_cast<std::size_t>(std::max(shards, 1));
+    return (dataset_size + n - 1) / n;
+  }
+
+  // This shard's part of the epoch order. The order is padded to a multiple
+  // of the shard count by repeating its first samples (at most shards - 1 of
+  // them), and shard s takes positions s, s + shards, s + 2 shards, ...: every
+  // sample is read at least once per epoch, every shard has as many batches,
+  // and batch k of all shards together holds exactly the samples of batch k of
+  // one process whose batch is shards times larger (the same global batch).
+  [[nodiscard]] std::vector<std::size_t> shard_order(std::uint64_t epoch) const {
+    auto order = epoch_order(epoch);
+    if (options_.shards <= 1) return order;
+    const auto n = static_cast<std::size_t>(options_.shards);
+    const auto size = shard_size(dataset_size_, options_.shards);
+    std::vector<std::size_t> out;
+    out.reserve(size);
+    for (std::size_t i = 0; i < size; ++i) out.push_back(order[(i * n + static_cast<std::size_t>(options_.shard)) % dataset_size_]);
+    return out;
+  }
+
   // Begins producing epoch `epoch`, starting at batch `first_batch` (resume).
   void start_epoch(std::uint64_t epoch, std::int64_t first_batch = 0) {
     {
@@ -225,7 +255,7 @@ class batch_pipeline {
       // Samples still being written belong to slots about to be dropped.
       epoch_active_ = false;
       work_ready_.wait(lock, [&] { return decoding_ == 0; });
-      order_ = epoch_order(epoch);
+      order_ = shard_order(epoch);
       epoch_ = epoch;
       slots_.clear();
       next_sample_ = static_cast<std::size_t>(first_batch) * static_cast<std::size_t>(options_.batch_size);

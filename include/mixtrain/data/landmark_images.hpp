@@ -48,6 +48,8 @@ inline pipeline_options pipeline_options_for(const pipeline_settings& s, input_s
   o.seed = s.seed;
   o.shuffle = s.training;
   o.skip_bad_samples = s.skip_bad_samples;
+  o.shard = s.shard;
+  o.shards = s.shards;
   return o;
 }
 

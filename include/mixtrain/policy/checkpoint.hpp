@@ -83,6 +83,7 @@ struct checkpoint {
 
   // Counters already point at the next epoch here.
   void on_epoch_end(auto& ctx) {
+    if (!ctx.writes_files()) return;  // data parallelism: rank 0 writes checkpoints
     if (config.every_epochs > 0 && ctx.epoch % config.every_epochs == 0)
       ctx.write_checkpoint(ctx.output_dir / fmt::format("epoch_{:03}.pt", ctx.epoch));
     consider_best(ctx);

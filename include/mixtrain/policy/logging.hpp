@@ -67,6 +67,7 @@ struct csv_log {
   // checkpoint had finished and drops later ones (written after that
   // checkpoint by the run that was cut short), so no epoch appears twice.
   void on_fit_begin(auto& ctx) const {
+    if (!ctx.writes_files()) return;  // data parallelism: rank 0 writes
     const auto path = ctx.output_dir / "metrics.csv";
     const bool resuming = ctx.epoch > 0 || ctx.batch_in_epoch > 0;
     std::string header = "epoch,train_loss";
@@ -77,6 +78,7 @@ struct csv_log {
     io::write_text_atomically(path, header);
   }
   void on_epoch_end(auto& ctx) const {
+    if (!ctx.writes_files()) return;
     const auto& s = ctx.statistics;
     std::string row = fmt::format("{},{:.6f}", ctx.epoch, s.train_loss);
     using metrics_type = std::remove_cvref_t<decltype(ctx.metrics)>;
