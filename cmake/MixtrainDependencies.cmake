@@ -33,3 +33,18 @@ if(DCMTK_FOUND AND TARGET DCMTK::dcmimage AND NOT TARGET mixtrain::dicom)
 elseif(NOT DCMTK_FOUND)
   message(STATUS "DCMTK not found: no mixtrain::dicom, DICOM images are not read (install libdcmtk-dev)")
 endif()
+
+# Data parallelism (mt::policy::distributed, c10d with Gloo): LibTorch's
+# ProcessGroupGloo.hpp includes Gloo's own headers (Debian: libgloo-dev).
+# Recipes and tests that hold the policy link mixtrain::distributed; nothing
+# else includes c10d. Without the headers the target is absent.
+find_path(MIXTRAIN_GLOO_INCLUDE_DIR gloo/algorithm.h)
+find_library(MIXTRAIN_GLOO_LIBRARY gloo)
+if(MIXTRAIN_GLOO_INCLUDE_DIR AND NOT TARGET mixtrain::distributed)
+  add_library(mixtrain::distributed INTERFACE IMPORTED)
+  if(MIXTRAIN_GLOO_LIBRARY)
+    target_link_libraries(mixtrain::distributed INTERFACE ${MIXTRAIN_GLOO_LIBRARY})
+  endif()
+elseif(NOT MIXTRAIN_GLOO_INCLUDE_DIR)
+  message(STATUS "Gloo headers not found: no mixtrain::distributed, no data-parallel recipes (install libgloo-dev)")
+endif()

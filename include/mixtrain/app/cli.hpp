@@ -104,7 +104,7 @@ class command_line {
     if (use_compile_)
       std::cerr << "note: --use_compile is not needed: this recipe is already a compiled trainer specialised for its "
                    "model and policies (no graph capture step exists to enable)\n";
-    if (multi_gpu_) throw CLI::ValidationError("--multi_gpu", "data parallelism is not implemented yet; train on one device");
+    if (multi_gpu_) throw CLI::ValidationError("--multi_gpu", multi_gpu_refusal(torch::cuda::is_available()));
     if (parsed(synth) && synth_options.min_side > synth_options.max_side)
       throw CLI::ValidationError("--min_side", "must not exceed --max_side");
     auto& run = t.run;

@@ -18,6 +18,7 @@
 #include <mixtrain/policy/amp.hpp>
 #include <mixtrain/policy/channels_last.hpp>
 #include <mixtrain/policy/checkpoint.hpp>
+#include <mixtrain/policy/distributed_config.hpp>
 #include <mixtrain/policy/early_stopping.hpp>
 #include <mixtrain/policy/ema.hpp>
 #include <mixtrain/policy/grad_clip.hpp>
@@ -29,7 +30,17 @@ namespace mixtrain::app {
 inline constexpr auto library_policies =
     boost::hana::tuple_t<policy::ema<>, policy::accumulate<>, policy::early_stopping<>, policy::checkpoint<>,
                          policy::warmup_cosine<>, policy::step_decay<>, policy::reduce_on_plateau<>,
-                         policy::grad_clip<>, policy::channels_last, policy::amp<bf16>>;
+                         policy::grad_clip<>, policy::channels_last, policy::amp<bf16>, policy::distributed_flags>;
+
+// --multi_gpu's answer: there is no GPU data parallelism in this build (the
+// CPU one is mt::policy::distributed with --nproc N).
+inline std::string multi_gpu_refusal(bool cuda_visible) {
+  return cuda_visible ? "data parallelism across GPUs (NCCL) is not built yet; for CPU ranks add mt::policy::distributed "
+                        "to the recipe and pass --nproc N"
+                      : "no GPU is visible (this LibTorch has no CUDA, or the machine no device), so there is nothing "
+                        "to map ranks to; for data parallelism on CPU add mt::policy::distributed to the recipe and "
+                        "pass --nproc N";
+}
 
 // One flag and the recipe entries that would register it ("A or B").
 struct policy_flag {

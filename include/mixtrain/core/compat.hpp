@@ -80,6 +80,15 @@ inline bool autocast_supports(torch::DeviceType device, torch::ScalarType dtype)
 #endif
 }
 
+// c10d (core/distributed_group.hpp, data parallelism) needs no branch here:
+// what mixtrain calls -- TCPStore(host, TCPStoreOptions), ProcessGroupGloo's
+// constructor, Options::create(timeout), createDeviceFor*, allreduce,
+// broadcast and Work::wait -- has the same signatures in 1.13 and 2.x
+// (2.x moved ProcessGroupGloo under c10d::Backend and serves the TCPStore
+// with libuv by default, neither of which changes these calls). What differs
+// is the build: Debian's TorchConfig defines USE_C10D_GLOO, a Python torch's
+// does not, so distributed_group.hpp defines it before the include.
+
 // True when this LibTorch has CUDA and a device is visible.
 inline bool cuda_usable() { return torch::cuda::is_available(); }
 

@@ -1,0 +1,222 @@
+#pragma once
+// Data-parallel training on LibTorch's c10d with Gloo: one process per rank,
+// each on its own shard of every epoch (the loop passes the rank to the data
+// source), the same weights everywhere. This policy
+//   - joins the group when WORLD_SIZE is set (torchrun's variables), or
+//     starts the ranks itself with --nproc N (core/distributed_launch.hpp);
+//   - broadcasts rank 0's parameters and buffers once the model is built
+//     (a --resume or --init_from then loads the same file on every rank);
+//   - at each accumulation-window end (never on the micro-steps inside it)
+//     sums the gradients over the ranks, in buckets, after backward: there is
+//     no overlap with backward (autograd hooks are not used); the loop then
+//     divides them by the whole global window's present-landmark count, the
+//     accumulation rule, so R ranks x batch B equal one process x batch R*B;
+//   - makes a NaN/inf loss, a SIGINT/SIGTERM or a stop request on any rank
+//     count on all, at the same window (or epoch end);
+//   - silences every rank but 0: only rank 0 logs and writes files.
+// BatchNorm keeps per-rank statistics (no SyncBatchNorm): each rank
+// normalises its own micro-batch and its running statistics drift apart;
+// rank 0's are the ones checkpointed (docs/distributed.md).
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <streambuf>
+#include <string_view>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <mixtrain/core/distributed_group.hpp>
+#include <mixtrain/core/distributed_launch.hpp>
+#include <mixtrain/core/fields.hpp>
+#include <mixtrain/core/hooks.hpp>
+#include <mixtrain/policy/distributed_config.hpp>
+
+namespace mixtrain::policy {
+
+namespace distributed_detail {
+struct null_buffer : std::streambuf {
+  int overflow(int c) override { return c; }
+};
+struct null_stream : std::ostream {
+  null_stream() : std::ostream(&buffer) {}
+  null_buffer buffer;
+};
+}  // namespace distributed_detail
+
+struct distributed {
+  static constexpr std::string_view name = "distributed";
+  static constexpr std::string_view exclusive = "distributed";
+  using config_type = distributed_config;
+
+  config_type config;
+
+  void add_flags(CLI::App& cli) { add_field_flags(cli, config); }
+  [[nodiscard]] nlohmann::json describe() const {
+    auto j = describe_fields(config);
+    j["gradients"] = "summed over the ranks in buckets after backward (no overlap), once per accumulation window";
+    j["batch_norm"] = "per-rank statistics (no SyncBatchNorm); rank 0's are checkpointed";
+    return j;
+  }
+
+  // --nproc N (N > 1) outside a distributed environment: this process starts
+  // the ranks and waits for them instead of training (app/commands.hpp).
+  [[nodiscard]] std::optional<int> launch_ranks() const {
+    if (config.nproc <= 1 || std::getenv("WORLD_SIZE") != nullptr) return std::nullopt;
+    return mixtrain::distributed::launch_local_ranks(config.nproc, config.master_port, config.timeout_s);
+  }
+
+  // Right after the model is built: the rank decides who logs and writes,
+  // and rank 0's initial parameters and buffers reach every rank, whatever
+  // the order of the recipe's policies (EMA's on_fit_begin then copies the
+  // same weights everywhere). A --resume or --init_from loads the same file
+  // on every rank afterwards.
+  void on_model_ready(auto& ctx) {
+    const auto env = mixtrain::distributed::rank_environment::from_environment();
+    if (!env || env->world_size == 1) return;
+    group_ = std::make_shared<mixtrain::distributed::process_group>(*env, std::chrono::seconds(config.timeout_s));
+    ctx.rank = env->rank;
+    ctx.world_size = env->world_size;
+    if (ctx.rank != 0) ctx.log = &silent_->stream;
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> tensors;
+    for (const auto& p : ctx.model->parameters()) tensors.push_back(p);
+    for (const auto& b : ctx.model->buffers()) tensors.push_back(b);
+    auto flat = flatten_by_type(tensors);
+    group_->broadcast_from_zero(flat.buffers, "the broadcast of rank 0's weights");
+    flat.copy_back(tensors);
+  }
+
+  void on_fit_begin(auto& ctx) {
+    if (group_)
+      *ctx.log << fmt::format("distributed: {} ranks (Gloo), rank 0's initial weights broadcast; each rank trains on "
+                              "its shard\n",
+                              ctx.world_size);
+  }
+
+  void synchronise(auto& ctx, rank_agreement& a) {
+    if (!group_) return;
+    const auto started = std::chrono::steady_clock::now();
+    torch::NoGradGuard no_grad;
+    // count, non-finite, SIGTERM, SIGINT, stop: summed, so any rank's counts.
+    auto header = torch::zeros({5}, torch::kFloat64);
+    auto h = header.accessor<double, 1>();
+    h[0] = a.count.defined() ? a.count.item<double>() : 0.0;
+    h[1] = a.finite ? 0 : 1;
+    h[2] = a.signal == SIGTERM ? 1 : 0;
+    h[3] = a.signal != 0 && a.signal != SIGTERM ? 1 : 0;
+    h[4] = a.stop ? 1 : 0;
+    std::vector<torch::Tensor> grads, buffers{header};
+    if (a.window_end) {
+      for (const auto& p : ctx.parameters())
+        if (p.grad().defined()) grads.push_back(p.grad());
+      auto buckets = bucket(grads);
+      buffers.insert(buffers.end(), buckets.begin(), buckets.end());
+    }
+    group_->all_reduce_sum(buffers, a.window_end ? "the gradient all-reduce" : "the epoch-end agreement");
+    if (a.window_end) unbucket(grads, {buffers.begin() + 1, buffers.end()});
+    // (the sums are in place: `h` reads them)
+    if (a.count.defined()) a.count = torch::full({}, h[0], a.count.options());
+    a.finite = h[1] == 0;
+    a.signal = h[2] > 0 ? SIGTERM : h[3] > 0 ? SIGINT : 0;
+    a.stop = h[4] > 0;
+    if (a.window_end) {
+      sync_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      ++sync_steps_;
+    }
+  }
+
+  void on_fit_end(auto& ctx) {
+    if (!group_ || sync_steps_ == 0) return;
+    *ctx.log << fmt::format("distributed: gradient all-reduce {:.2f} ms per optimizer step on average ({} steps, {} ranks)\n",
+                            1e3 * sync_seconds_ / static_cast<double>(sync_steps_), sync_steps_, ctx.world_size)
+             << std::flush;
+  }
+
+  // The seconds per window end spent in synchronise (bench and tests).
+  [[nodiscard]] double sync_seconds_per_step() const { return sync_steps_ ? sync_seconds_ / static_cast<double>(sync_steps_) : 0.0; }
+
+ private:
+  // Tensors of one dtype, concatenated; `copy_back` writes them back.
+  struct flat_tensors {
+    std::vector<torch::Tensor> buffers;
+    std::vector<std::size_t> which;  // tensor i lives in buffers[which[i]]
+    void copy_back(std::vector<torch::Tensor>& tensors) const {
+      std::vector<std::int64_t> offset(buffers.size(), 0);
+      for (std::size_t i = 0; i < tensors.size(); ++i) {
+        const auto n = tensors[i].numel();
+        tensors[i].copy_(buffers[which[i]].slice(0, offset[which[i]], offset[which[i]] + n).view(tensors[i].sizes()));
+        offset[which[i]] += n;
+      }
+    }
+  };
+  static flat_tensors flatten_by_type(const std::vector<torch::Tensor>& tensors) {
+    flat_tensors out;
+    std::vector<torch::ScalarType> types;
+    std::vector<std::vector<torch::Tensor>> parts;
+    for (const auto& t : tensors) {
+      const auto found = std::find(types.begin(), types.end(), t.scalar_type());
+      const auto index = static_cast<std::size_t>(found - types.begin());
+      if (found == types.end()) {
+        types.push_back(t.scalar_type());
+        parts.emplace_back();
+      }
+      parts[index].push_back(t.reshape(-1));
+      out.which.push_back(index);
+    }
+    for (const auto& p : parts) out.buffers.push_back(torch::cat(p));
+    return out;
+  }
+
+  // Consecutive gradients of about bucket_mb MiB each, flattened.
+  std::vector<torch::Tensor> bucket(const std::vector<torch::Tensor>& grads) {
+    const auto limit = static_cast<std::int64_t>(config.bucket_mb) << 20;
+    std::vector<torch::Tensor> buckets, part;
+    std::int64_t bytes = 0;
+    bucket_sizes_.clear();
+    for (const auto& g : grads) {
+      part.push_back(g.reshape(-1));
+      bytes += g.numel() * static_cast<std::int64_t>(g.element_size());
+      if (bytes >= limit) {
+        bucket_sizes_.push_back(part.size());
+        buckets.push_back(torch::cat(part));
+        part.clear();
+        bytes = 0;
+      }
+    }
+    if (!part.empty()) {
+      bucket_sizes_.push_back(part.size());
+      buckets.push_back(torch::cat(part));
+    }
+    return buckets;
+  }
+  void unbucket(std::vector<torch::Tensor>& grads, const std::vector<torch::Tensor>& buckets) const {
+    std::size_t g = 0;
+    for (std::size_t b = 0; b < buckets.size(); ++b) {
+      std::int64_t offset = 0;
+      for (std::size_t i = 0; i < bucket_sizes_[b]; ++i, ++g) {
+        const auto n = grads[g].numel();
+        grads[g].copy_(buckets[b].slice(0, offset, offset + n).view(grads[g].sizes()));
+        offset += n;
+      }
+    }
+  }
+
+  std::shared_ptr<mixtrain::distributed::process_group> group_;
+  struct silent_log {
+    distributed_detail::null_stream stream;
+  };
+  std::shared_ptr<silent_log> silent_ = std::make_shared<silent_log>();
+  std::vector<std::size_t> bucket_sizes_;
+  double sync_seconds_ = 0;
+  std::int64_t sync_steps_ = 0;
+};
+
+}  // namespace mixtrain::policy
