@@ -1,0 +1,195 @@
+// Data parallelism with real processes over Gloo on the loopback. The
+// reference is always an independent single process without the policy:
+// R ranks x batch B must reach its weights at batch R*B (docs/distributed.md).
+#include <chrono>
+#include <filesystem>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <mixtrain/core/distributed_launch.hpp>
+#include <mixtrain/data/synthetic_aariz.hpp>
+
+#include "processes.hpp"
+
+namespace dt = distributed_test;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+// 14 training images: with 2 ranks of 2, the last batch of each epoch is short.
+struct dataset {
+  fs::path root = fs::temp_directory_path() / ("mixtrain_distributed_" + std::to_string(::getpid()));
+  dataset() {
+    fs::remove_all(root);
+    mixtrain::data::write_synthetic_aariz(
+        root / "data", {.train_images = 14, .valid_images = 4, .test_images = 0, .min_side = 96, .max_side = 160, .seed = 5});
+  }
+  ~dataset() {
+    std::error_code ignored;
+    fs::remove_all(root, ignored);
+  }
+  [[nodiscard]] fs::path data() const { return root / "data"; }
+};
+
+std::vector<torch::Tensor> load_weights(const fs::path& file) {
+  std::vector<torch::Tensor> w;
+  torch::load(w, file.string());
+  return w;
+}
+
+std::vector<std::vector<std::string>> csv_rows(const fs::path& file) {
+  std::vector<std::vector<std::string>> rows;
+  std::istringstream in(dt::read_text(file));
+  for (std::string line; std::getline(in, line);) {
+    std::vector<std::string> cells;
+    std::istringstream cells_in(line);
+    for (std::string cell; std::getline(cells_in, cell, ',');) cells.push_back(cell);
+    rows.push_back(cells);
+  }
+  return rows;
+}
+
+double max_difference(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
+  REQUIRE(a.size() == b.size());
+  double m = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, (a[i] - b[i]).abs().max().item<double>());
+  return m;
+}
+
+void require_success(const dt::process& p, std::chrono::seconds limit) {
+  const auto status = dt::wait_for(p, limit);
+  if (!status) dt::kill_and_reap(p);
+  INFO(dt::read_text(p.output));
+  REQUIRE(status.has_value());
+  REQUIRE(*status == 0);
+}
+
+// Two ranks (shared output folder) against the reference at twice the batch.
+void compare_with_reference(int accumulate) {
+  const dataset d;
+  const auto acc = "accumulate=" + std::to_string(accumulate);
+  const auto ref = dt::start({"reference", d.data().string(), (d.root / "ref").string(), "batch=4", acc}, {"OMP_NUM_THREADS=1"},
+                             d.root / "ref.log");
+  require_success(ref, 120s);
+  const auto init = dt::start({"reference", d.data().string(), (d.root / "init").string(), "batch=4", acc, "epochs=0"},
+                              {"OMP_NUM_THREADS=1"}, d.root / "init.log");
+  require_success(init, 120s);
+  const int port = mixtrain::distributed::free_loopback_port();
+  std::vector<dt::process> ranks;
+  for (int r = 0; r < 2; ++r)
+    ranks.push_back(dt::start({"rank", d.data().string(), (d.root / "ddp").string(), "batch=2", acc}, dt::rank_env(r, 2, port),
+                              d.root / ("rank" + std::to_string(r) + ".log")));
+  for (const auto& r : ranks) require_success(r, 120s);
+  const auto reference = load_weights(d.root / "ref" / "weights.pt");
+  const auto trained = load_weights(d.root / "ddp" / "weights.pt");
+  const auto moved = max_difference(reference, load_weights(d.root / "init" / "weights.pt"));
+  INFO("training moved the weights by up to " << moved);
+  REQUIRE(moved > 1e-3);  // so that agreeing to 1e-5 means something
+  CHECK(max_difference(reference, trained) < 1e-5);
+  // The same number of optimizer steps, and only rank 0 wrote files.
+  const auto steps = [](const std::string& log) { return log.substr(log.rfind(" step ")); };  // the worker line, last
+  CHECK(steps(dt::read_text(d.root / "rank0.log")) == steps(dt::read_text(d.root / "ref.log")));
+  CHECK(dt::read_text(d.root / "rank1.log").find("worker rank 1 of 2") != std::string::npos);
+  CHECK(fs::exists(d.root / "ddp" / "last.pt"));
+  // Validation is not sharded: every rank scores the whole split once, so
+  // rank 0's validation metrics are the reference's (a padded or split
+  // validation would count some images twice or miss some).
+  const auto ref_rows = csv_rows(d.root / "ref" / "metrics.csv");
+  const auto ddp_rows = csv_rows(d.root / "ddp" / "metrics.csv");
+  REQUIRE(ref_rows.size() == ddp_rows.size());
+  REQUIRE(ref_rows.size() >= 2);
+  int compared = 0;
+  for (std::size_t column = 0; column < ref_rows[0].size(); ++column)
+    if (ref_rows[0][column].rfind("val_", 0) == 0)
+      for (std::size_t row = 1; row < ref_rows.size(); ++row, ++compared)
+        CHECK(std::stod(ddp_rows[row][column]) == Approx(std::stod(ref_rows[row][column])).epsilon(1e-4).margin(1e-5));
+  CHECK(compared > 0);
+}
+
+// Two ranks training for long; returns them once rank 0 has finished an epoch.
+std::vector<dt::process> start_long_run(const dataset& d, int timeout_s) {
+  const int port = mixtrain::distributed::free_loopback_port();
+  std::vector<dt::process> ranks;
+  for (int r = 0; r < 2; ++r)
+    ranks.push_back(dt::start({"rank", d.data().string(), (d.root / "ddp").string(), "batch=2", "epochs=1000",
+                               "timeout=" + std::to_string(timeout_s)},
+                              dt::rank_env(r, 2, port), d.root / ("rank" + std::to_string(r) + ".log")));
+  if (!dt::wait_for_file(d.root / "ddp" / "last.pt", 120s)) {
+    for (const auto& r : ranks) dt::kill_and_reap(r);
+    FAIL("rank 0 wrote no last.pt within 120 s:\n" << dt::read_text(d.root / "rank0.log"));
+  }
+  return ranks;
+}
+
+}  // namespace
+
+TEST_CASE("two ranks of batch 2 reach the weights of one process of batch 4 with missing landmarks", "[distributed]") {
+  compare_with_reference(1);
+}
+
+TEST_CASE("with accumulation two ranks of 2 micro-batches of 2 reach one process of 2 micro-batches of 4",
+          "[distributed]") {
+  compare_with_reference(2);
+}
+
+TEST_CASE("a rank killed with SIGKILL makes the other fail within the timeout naming it", "[distributed]") {
+  const dataset d;
+  auto ranks = start_long_run(d, 5);
+  ::kill(ranks[1].pid, SIGKILL);
+  const auto killed_at = std::chrono::steady_clock::now();
+  const auto status = dt::wait_for(ranks[0], 30s);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count();
+  if (!status) dt::kill_and_reap(ranks[0]);
+  dt::kill_and_reap(ranks[1]);
+  const auto log = dt::read_text(ranks[0].output);
+  INFO(log);
+  REQUIRE(status.has_value());
+  CHECK(*status != 0);
+  CHECK(seconds < 5 + 10);  // the timeout, and the few beats that name the culprit
+  CHECK(log.find("rank 1 stopped responding") != std::string::npos);
+}
+
+TEST_CASE("a stopped rank makes the other fail after the timeout naming it instead of hanging", "[distributed]") {
+  const dataset d;
+  auto ranks = start_long_run(d, 4);
+  ::kill(ranks[1].pid, SIGSTOP);
+  const auto stopped_at = std::chrono::steady_clock::now();
+  const auto status = dt::wait_for(ranks[0], 40s);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - stopped_at).count();
+  if (!status) dt::kill_and_reap(ranks[0]);
+  dt::kill_and_reap(ranks[1]);
+  const auto log = dt::read_text(ranks[0].output);
+  INFO(log);
+  REQUIRE(status.has_value());
+  CHECK(*status != 0);
+  CHECK(seconds < 4 + 15);
+  CHECK(log.find("rank 1 stopped responding") != std::string::npos);
+}
+
+TEST_CASE("SIGTERM to one rank stops both at the same window with one recovery checkpoint", "[distributed]") {
+  const dataset d;
+  auto ranks = start_long_run(d, 30);
+  ::kill(ranks[1].pid, SIGTERM);
+  for (const auto& r : ranks) require_success(r, 60s);
+  const auto log0 = dt::read_text(ranks[0].output), log1 = dt::read_text(ranks[1].output);
+  INFO(log0 << "\n--- rank 1:\n" << log1);
+  const auto where = [](const std::string& log, const std::string& rank) {
+    const auto at = log.find("worker rank " + rank + " of 2: ");
+    REQUIRE(at != std::string::npos);
+    return log.substr(at + 20, log.find('\n', at) - at - 20);
+  };
+  CHECK(where(log0, "0") == where(log1, "1"));  // same epoch, batch and step
+  CHECK(where(log0, "0").find("interrupted") != std::string::npos);
+  CHECK(log0.find("SIGTERM received") != std::string::npos);
+  CHECK(fs::exists(d.root / "ddp" / "recovery.pt"));
+  std::size_t recovery_files = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(d.root / "ddp"))
+    recovery_files += entry.path().filename().string().find("recovery") != std::string::npos ? 1 : 0;
+  CHECK(recovery_files == 1);
+}

@@ -1,0 +1,116 @@
+// One training process for the data-parallel tests (test_distributed.cpp
+// starts several): a tiny model without BatchNorm on a synthetic Aariz tree.
+//   distributed_worker reference|rank <data> <out> [batch=N] [accumulate=N] [epochs=N] [timeout=S]
+// `reference` is one plain process: the recipe without the distributed policy.
+// `rank` holds mt::policy::distributed and takes its rank from WORLD_SIZE,
+// RANK, MASTER_ADDR and MASTER_PORT. Some landmarks are marked missing, the
+// same in both. At the end rank 0 (or the reference) saves the weights to
+// <out>/weights.pt and every process prints where it stopped.
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <string>
+
+#include <torch/torch.h>
+
+#include <mixtrain/core/recipe.hpp>
+#include <mixtrain/core/trainer.hpp>
+#include <mixtrain/data/aariz.hpp>
+#include <mixtrain/loss/heatmap_mse.hpp>
+#include <mixtrain/optim/adamw.hpp>
+#include <mixtrain/policy/accumulate.hpp>
+#include <mixtrain/policy/distributed.hpp>
+#include <mixtrain/task/landmark_heatmaps.hpp>
+
+namespace mt = mixtrain;
+namespace hana = boost::hana;
+
+namespace {
+
+// Convolutions only: BatchNorm keeps per-rank statistics (docs/distributed.md).
+struct tiny_netImpl : torch::nn::Module {
+  explicit tiny_netImpl(std::int64_t landmarks) {
+    a = register_module("a", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 8, 3).stride(2).padding(1)));
+    b = register_module("b", torch::nn::Conv2d(torch::nn::Conv2dOptions(8, 8, 3).stride(2).padding(1)));
+    head = register_module("head", torch::nn::Conv2d(torch::nn::Conv2dOptions(8, landmarks, 1)));
+  }
+  torch::Tensor forward(const torch::Tensor& x) { return head(torch::relu(b(torch::relu(a(x))))); }
+  torch::nn::Conv2d a{nullptr}, b{nullptr}, head{nullptr};
+};
+TORCH_MODULE(tiny_net);
+
+struct tiny_spec {
+  static constexpr std::string_view name = "tiny_net";
+  static constexpr int output_stride = 4;
+  static tiny_net build(const mt::model::build_options& options) { return tiny_net(options.num_landmarks); }
+};
+
+template <class... Policies>
+using tiny_recipe = mt::recipe<tiny_spec, mt::data::aariz<{.image_size = {32, 32}}>, mt::task::landmark_heatmaps<>,
+                               mt::optim::adamw<{.lr = 1e-2, .weight_decay = 1e-4}>, mt::policy::accumulate<{.steps = 1}>,
+                               Policies...>;
+
+// Every third landmark of every other image missing, by dataset position.
+void mark_missing(mt::data::split& split) {
+  for (std::size_t i = 0; i < split.images.size(); i += 2)
+    for (std::size_t j = i % 3; j < split.images[i].present.size(); j += 3) split.images[i].present[j] = 0;
+}
+
+template <class Recipe>
+int train(const std::filesystem::path& data, const std::filesystem::path& out, std::map<std::string, int> options) {
+  mt::trainer<Recipe> t;
+  t.run.fit.epochs = options["epochs"];
+  t.run.fit.batch_size = options["batch"];
+  t.run.fit.num_workers = 1;
+  t.run.fit.prefetch_batches = 2;
+  t.run.fit.cache_mb = 0;
+  t.run.fit.seed = 3;
+  t.run.output_dir = out;
+  torch::manual_seed(static_cast<std::uint64_t>(11 + options["init_seed"]));  // a rank's own init: rank 0's must win
+  hana::for_each(t.policies, [&](auto& p) {
+    if constexpr (requires { p.config.steps; }) p.config.steps = options["accumulate"];
+    if constexpr (requires { p.config.timeout_s; }) p.config.timeout_s = options["timeout"];
+  });
+  mt::data::landmark_set landmarks;
+  auto train_split = t.data.read_split(data, "train", landmarks);
+  auto valid_split = t.data.read_split(data, "valid", landmarks);
+  mark_missing(train_split);
+  t.build(landmarks);
+  std::filesystem::create_directories(out);
+  const auto result = t.fit(train_split, valid_split);
+  auto& c = t.ctx();
+  if (c.writes_files()) {
+    std::vector<torch::Tensor> weights;
+    for (const auto& p : t.model()->named_parameters(true)) weights.push_back(p.value().detach().clone());
+    torch::save(weights, (out / "weights.pt").string());
+  }
+  std::cout << "worker rank " << c.rank << " of " << c.world_size << ": epoch " << c.epoch << " batch "
+            << c.batch_in_epoch << " step " << c.global_step << (result.interrupted_by_signal ? " interrupted" : "")
+            << "\n"
+            << std::flush;
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    if (argc < 4) throw std::runtime_error("usage: distributed_worker reference|rank <data> <out> [key=value...]");
+    const std::string mode = argv[1];
+    std::map<std::string, int> options{{"batch", 2}, {"accumulate", 1}, {"epochs", 2}, {"timeout", 30}, {"init_seed", 0}};
+    for (int i = 4; i < argc; ++i) {
+      const std::string a = argv[i];
+      const auto eq = a.find('=');
+      options[a.substr(0, eq)] = std::stoi(a.substr(eq + 1));
+    }
+    if (const char* rank = std::getenv("RANK")) options["init_seed"] = std::atoi(rank);
+    torch::set_num_threads(1);
+    if (mode == "reference") return train<tiny_recipe<>>(argv[2], argv[3], options);
+    return train<tiny_recipe<mt::policy::distributed>>(argv[2], argv[3], options);
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+}
