@@ -18,6 +18,7 @@
 // (--data synthetic, the default), else random batches (--data random).
 // A variant that fails (exit status, crash, timeout, no JSON) is reported as
 // failed with its error; the others still run.
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -130,6 +131,7 @@ class busy_load {
     while (static_cast<int>(children_.size()) < cores) {
       const pid_t pid = fork();
       if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the runner
         volatile unsigned long spin = 0;
         while (true) spin = spin + 1;
       }
@@ -290,7 +292,7 @@ int main(int argc, char** argv) {
       int busy = 0;
       for (const auto& [flag, value] : c) {
         if (flag == "busy_cores") busy = std::stoi(value);
-        else flags.insert(flags.end(), {"--" + flag, value});
+        else flags.push_back("--" + flag + "=" + value);  // one token: flags with optional values too
         info.name += "__" + flag + "-" + value;
         info.axes.emplace_back(flag, value);
       }

@@ -23,9 +23,9 @@ assert r["key"]["cpu"] == cpu and r["key"]["recipe"] == "aariz_demo", r["key"]
 m = r["measured"]
 assert [e["omp_spincount"] for e in m] == ["libgomp", "1000", "0"], m
 assert all(e["quiet_step_s"] > 0 and e["loaded_step_s"] > 0 for e in m), m
-# The rule, again: within 10 % of the best quiet step, the shortest loaded step.
+# The rule, again: within 15 % of the best quiet step, the shortest loaded step.
 best = min(e["quiet_step_s"] for e in m)
-ok = [e for e in m if e["quiet_step_s"] <= 1.10 * best]
+ok = [e for e in m if e["quiet_step_s"] <= 1.15 * best]
 expected = min(ok, key=lambda e: e["loaded_step_s"])["omp_spincount"]
 assert r["omp_spincount"] == expected, (r["omp_spincount"], expected, m)
 print(expected)

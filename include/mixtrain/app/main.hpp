@@ -16,6 +16,7 @@
 #include <mixtrain/app/cli.hpp>
 #include <mixtrain/app/commands.hpp>
 #include <mixtrain/app/common.hpp>
+#include <mixtrain/app/omp_probe.hpp>
 #include <mixtrain/app/openmp_env.hpp>
 #include <mixtrain/core/trainer.hpp>
 
@@ -61,6 +62,7 @@ int run_recipe(int argc, char** argv) {
 // non-zero exit status.
 template <class Recipe>
 int main(int argc, char** argv) {
+  app::run_omp_probe_if_asked();               // a child of the spin-count measurement
   app::settle_openmp_wait_policy(argc, argv);  // may re-execute: before any thread starts
   try {
     return run_recipe<Recipe>(argc, argv);

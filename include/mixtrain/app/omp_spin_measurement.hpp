@@ -1,12 +1,13 @@
 #pragma once
 // `--omp_spincount auto` (the default): the spin count is measured on the
-// machine that runs, once, and cached. Each candidate runs this executable's
-// own `bench step` at a reduced size in a child process (libgomp reads the
-// count when it loads), alone and beside one busy-loop process; the choice is
-// the candidate with the shortest loaded step among those within 10 % of the
+// machine that runs, once, and cached. Each candidate runs a short convolution
+// workload (app/omp_probe.hpp) in a child process of this executable (libgomp
+// reads the count when it loads), alone and beside one busy-loop process; the choice is
+// the candidate with the shortest loaded step among those within 15 % of the
 // best quiet step. The cache key is the CPU model and flags, the core count,
 // the LibTorch version and the recipe, so another machine measures afresh.
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,7 +36,7 @@ struct spin_timing {
   double loaded_s = 0;    // median step beside one busy core
 };
 
-// Within 10 % of the best quiet step, the shortest loaded step wins; ties go
+// Within 15 % of the best quiet step (the target alone), the shortest loaded step wins; ties go
 // to the earlier candidate. Empty when nothing was measured.
 inline std::string choose_spincount(const std::vector<spin_timing>& timings) {
   double best_quiet = 0;  // among candidates measured both ways
@@ -44,7 +45,7 @@ inline std::string choose_spincount(const std::vector<spin_timing>& timings) {
   std::string chosen;
   double chosen_loaded = 0;
   for (const auto& t : timings) {
-    if (t.quiet_s <= 0 || t.loaded_s <= 0 || t.quiet_s > 1.10 * best_quiet) continue;
+    if (t.quiet_s <= 0 || t.loaded_s <= 0 || t.quiet_s > 1.15 * best_quiet) continue;
     if (chosen.empty() || t.loaded_s < chosen_loaded) {
       chosen = t.spincount;
       chosen_loaded = t.loaded_s;
@@ -66,7 +67,7 @@ inline std::string cpuinfo_field(const std::string& field) {
 }
 
 // Runs argv with GOMP_SPINCOUNT set (unset for "libgomp") and returns the
-// median_step_s of its bench step JSON line; nullopt on failure or timeout.
+// median_step_s of its JSON line; nullopt on failure or timeout.
 inline std::optional<double> child_step_seconds(const std::vector<std::string>& argv, const std::string& spincount,
                                                 double timeout_s) {
   int out[2];
@@ -74,6 +75,7 @@ inline std::optional<double> child_step_seconds(const std::vector<std::string>& 
   const pid_t pid = fork();
   if (pid < 0) return std::nullopt;
   if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the measuring process
     dup2(out[1], STDOUT_FILENO);
     close(out[0]);
     close(out[1]);
@@ -82,6 +84,7 @@ inline std::optional<double> child_step_seconds(const std::vector<std::string>& 
     else setenv("GOMP_SPINCOUNT", spincount.c_str(), 1);
     unsetenv("OMP_WAIT_POLICY");
     setenv("MIXTRAIN_OPENMP_SETTLED", "1", 1);  // the child neither re-executes nor measures
+    setenv("MIXTRAIN_OMP_PROBE", "1", 1);       // it runs the probe workload and exits
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -149,19 +152,24 @@ inline std::string measured_spincount(const std::string& recipe, const std::stri
       return j["omp_spincount"].get<std::string>();
   }
   std::cerr << "OpenMP: measuring the spin count for this machine (once; cached in " << file.string() << ")\n";
-  const std::vector<std::string> argv = {recipe,    "bench",        "step", "--steps", "6",   "--warmup", "2",
-                                         "--image_size", "128", "128", "--batch_size", "4"};
+  // About a second per child; a child over its cap ends the measurement (the fallback).
+  const std::vector<std::string> argv = {recipe};
+  constexpr double child_cap_s = 15, total_cap_s = 45;
+  const auto started = std::chrono::steady_clock::now();
   std::vector<spin_timing> timings;
   nlohmann::json measured = nlohmann::json::array();
   for (const std::string candidate : {"libgomp", "1000", "0"}) {
+    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() > total_cap_s) break;
     spin_timing t{candidate};
-    if (const auto s = omp_measure_detail::child_step_seconds(argv, candidate, 60)) t.quiet_s = *s;
+    if (const auto s = omp_measure_detail::child_step_seconds(argv, candidate, child_cap_s)) t.quiet_s = *s;
+    else if (timings.empty()) break;  // the probe cannot run here, or too slowly: the fallback
     const pid_t busy = fork();  // one core taken
     if (busy == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
       volatile unsigned long spin = 0;
       while (true) spin = spin + 1;
     }
-    if (const auto s = omp_measure_detail::child_step_seconds(argv, candidate, 60)) t.loaded_s = *s;
+    if (const auto s = omp_measure_detail::child_step_seconds(argv, candidate, child_cap_s)) t.loaded_s = *s;
     if (busy > 0) {
       kill(busy, SIGKILL);
       waitpid(busy, nullptr, 0);
@@ -170,10 +178,10 @@ inline std::string measured_spincount(const std::string& recipe, const std::stri
     measured.push_back({{"omp_spincount", t.spincount}, {"quiet_step_s", t.quiet_s}, {"loaded_step_s", t.loaded_s}});
   }
   auto chosen = choose_spincount(timings);
-  nlohmann::json record = {{"key", key}, {"measured", measured}, {"how", "bench step 128x128, batch 4, 6 steps after 2"}};
+  nlohmann::json record = {{"key", key}, {"measured", measured}, {"how", "3 convolutions 32x128x128, batch 2, forward+backward: median of 12 after 3"}};
   if (chosen.empty()) {
     chosen = fallback;
-    record["error"] = "bench step did not run in a child process; using the compiled default";
+    record["error"] = "the probe did not run in a child process; using the compiled default";
   }
   record["omp_spincount"] = chosen;
   std::cerr << "OpenMP: spin count " << chosen << " (" << measured.dump() << ")\n";
