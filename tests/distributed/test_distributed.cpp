@@ -70,6 +70,9 @@ void require_success(const dt::process& p, std::chrono::seconds limit) {
   REQUIRE(*status == 0);
 }
 
+// Optimizer steps of the comparison runs: 2 epochs of 14 images at global batch 4.
+int steps_expected(int accumulate) { return 2 * ((4 + accumulate - 1) / accumulate); }
+
 // Two ranks (shared output folder) against the reference at twice the batch.
 void compare_with_reference(int accumulate) {
   const dataset d;
@@ -96,6 +99,13 @@ void compare_with_reference(int accumulate) {
   const auto steps = [](const std::string& log) { return log.substr(log.rfind(" step ")); };  // the worker line, last
   CHECK(steps(dt::read_text(d.root / "rank0.log")) == steps(dt::read_text(d.root / "ref.log")));
   CHECK(dt::read_text(d.root / "rank1.log").find("worker rank 1 of 2") != std::string::npos);
+  // Every bucket was summed from the autograd hooks, during backward.
+  const auto rank0 = dt::read_text(d.root / "rank0.log");
+  const auto buckets = rank0.find(" buckets started during backward");
+  REQUIRE(buckets != std::string::npos);
+  const auto counts = rank0.substr(rank0.rfind(';', buckets) + 2, buckets - rank0.rfind(';', buckets) - 2);  // "N of M"
+  CHECK(counts.substr(0, counts.find(' ')) == counts.substr(counts.rfind(' ') + 1));
+  CHECK(std::stoi(counts.substr(0, counts.find(' '))) > steps_expected(accumulate));
   CHECK(fs::exists(d.root / "ddp" / "last.pt"));
   // Validation is not sharded: every rank scores the whole split once, so
   // rank 0's validation metrics are the reference's (a padded or split

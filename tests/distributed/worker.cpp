@@ -71,7 +71,10 @@ int train(const std::filesystem::path& data, const std::filesystem::path& out, s
   torch::manual_seed(static_cast<std::uint64_t>(11 + options["init_seed"]));  // a rank's own init: rank 0's must win
   hana::for_each(t.policies, [&](auto& p) {
     if constexpr (requires { p.config.steps; }) p.config.steps = options["accumulate"];
-    if constexpr (requires { p.config.timeout_s; }) p.config.timeout_s = options["timeout"];
+    if constexpr (requires { p.config.timeout_s; }) {
+      p.config.timeout_s = options["timeout"];
+      p.config.bucket_mb = 0.001;  // a few buckets even for this tiny model: the hooks start them one by one
+    }
   });
   mt::data::landmark_set landmarks;
   auto train_split = t.data.read_split(data, "train", landmarks);

@@ -14,7 +14,7 @@ trap 'rm -rf "$work"' EXIT
   { cat "$work/train.log"; echo "train --nproc 2 failed"; exit 1; }
 cat "$work/train.log"
 grep -q "^distributed: 2 ranks (Gloo)" "$work/train.log" || { echo "rank 0 did not report 2 ranks"; exit 1; }
-grep -q "gradient all-reduce .* ms per optimizer step on average (2 steps, 2 ranks)" "$work/train.log" ||
+grep -q "gradient all-reduce .* ms per optimizer step on average after backward (2 steps, 2 ranks)" "$work/train.log" ||
   { echo "expected 2 steps per epoch (8 images, 2 ranks x batch 2)"; exit 1; }
 [ "$(grep -c "^epoch   1/1" "$work/train.log")" -eq 1 ] || { echo "the epoch line was not printed exactly once"; exit 1; }
 for f in last.pt metrics.csv metrics.json config.json report.html; do

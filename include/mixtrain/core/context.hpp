@@ -51,6 +51,7 @@ class basic_context {
   std::int64_t nonfinite_steps = 0;    // optimizer steps skipped for a NaN or inf loss, whole run
   std::int64_t updates_per_epoch = 0;  // optimizer windows per epoch
   std::int64_t window_length = 1;      // micro-batches in the current accumulation window
+  bool window_ends = true;             // the current micro-batch ends its window (the optimizer steps after it)
   std::int64_t fit_first_step = 1;     // the global_step of this fit's first update (resumes count on)
   std::chrono::steady_clock::time_point fit_started{};
 

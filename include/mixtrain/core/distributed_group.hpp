@@ -88,6 +88,22 @@ class process_group {
     });
   }
 
+  // Starts summing `t` over the ranks, in place (from an autograd hook, so
+  // that it overlaps the rest of backward); wait_started() waits for all.
+  void start_sum(const torch::Tensor& t, const char* what) {
+    run(what, [&] {
+      std::vector<torch::Tensor> one{t};
+      ++collectives_;
+      started_.push_back(group_->allreduce(one));
+    });
+  }
+  void wait_started(const char* what) {
+    run(what, [&] {
+      for (auto& w : started_) w->wait();
+    });
+    started_.clear();
+  }
+
   // Rank 0's values into every rank's tensors, in place.
   void broadcast_from_zero(std::vector<torch::Tensor>& tensors, const char* what) {
     run(what, [&] {
@@ -228,6 +244,7 @@ class process_group {
   c10::intrusive_ptr<c10d::TCPStore> store_;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
   std::atomic<std::int64_t> collectives_{0};
+  std::vector<c10::intrusive_ptr<c10d::Work>> started_;
   std::atomic<bool> stopping_{false};
   bool broken_ = false;
   std::thread heartbeat_;

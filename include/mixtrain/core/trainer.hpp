@@ -173,6 +173,7 @@ class trainer {
     guard_.add(c.loss);
     auto scaled = c.window_length == 1 && !synchronised ? c.loss : terms.sum;
     window_count_ = window_count_.defined() ? window_count_ + count : count;
+    c.window_ends = window_ends;
     emit(hook::scale_loss{}, c, scaled);
     scaled.backward();
     epoch_loss_.add(c.loss.detach());

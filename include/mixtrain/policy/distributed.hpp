@@ -6,9 +6,10 @@
 //     starts the ranks itself with --nproc N (core/distributed_launch.hpp);
 //   - broadcasts rank 0's parameters and buffers once the model is built
 //     (a --resume or --init_from then loads the same file on every rank);
-//   - at each accumulation-window end (never on the micro-steps inside it)
-//     sums the gradients over the ranks, in buckets, after backward: there is
-//     no overlap with backward (autograd hooks are not used); the loop then
+//   - during the last backward of each accumulation window (never on the
+//     micro-steps before it) sums the gradients over the ranks in buckets,
+//     each started from an autograd hook as soon as its gradients are final,
+//     so the communication overlaps the rest of backward; the loop then
 //     divides them by the whole global window's present-landmark count, the
 //     accumulation rule, so R ranks x batch B equal one process x batch R*B;
 //   - makes a NaN/inf loss, a SIGINT/SIGTERM or a stop request on any rank
@@ -26,6 +27,7 @@
 #include <ostream>
 #include <streambuf>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -61,7 +63,7 @@ struct distributed {
   void add_flags(CLI::App& cli) { add_field_flags(cli, config); }
   [[nodiscard]] nlohmann::json describe() const {
     auto j = describe_fields(config);
-    j["gradients"] = "summed over the ranks in buckets after backward (no overlap), once per accumulation window";
+    j["gradients"] = "summed over the ranks in buckets started from autograd hooks during the window's last backward";
     j["batch_norm"] = "per-rank statistics (no SyncBatchNorm); rank 0's are checkpointed";
     return j;
   }
@@ -95,13 +97,25 @@ struct distributed {
   }
 
   void on_fit_begin(auto& ctx) {
-    if (group_)
-      *ctx.log << fmt::format("distributed: {} ranks (Gloo), rank 0's initial weights broadcast; each rank trains on "
+    if (!group_) return;
+    plan_buckets(ctx.parameters());
+    *ctx.log << fmt::format("distributed: {} ranks (Gloo), rank 0's initial weights broadcast; each rank trains on "
                               "its shard\n",
                               ctx.world_size);
   }
 
-  void synchronise(auto& ctx, rank_agreement& a) {
+  // Before the window's last backward: the hooks start the buckets.
+  void scale_loss(auto& ctx, torch::Tensor&) {
+    if (!group_ || !ctx.window_ends) return;
+    armed_ = true;
+    for (auto& b : buckets_) {
+      b.pending = b.members.size();
+      b.started = false;
+    }
+    std::fill(ready_.begin(), ready_.end(), false);
+  }
+
+  void synchronise(auto&, rank_agreement& a) {
     if (!group_) return;
     const auto started = std::chrono::steady_clock::now();
     torch::NoGradGuard no_grad;
@@ -113,15 +127,25 @@ struct distributed {
     h[2] = a.signal == SIGTERM ? 1 : 0;
     h[3] = a.signal != 0 && a.signal != SIGTERM ? 1 : 0;
     h[4] = a.stop ? 1 : 0;
-    std::vector<torch::Tensor> grads, buffers{header};
+    const char* what = a.window_end ? "the gradient all-reduce" : "the epoch-end agreement";
     if (a.window_end) {
-      for (const auto& p : ctx.parameters())
-        if (p.grad().defined()) grads.push_back(p.grad());
-      auto buckets = bucket(grads);
-      buffers.insert(buffers.end(), buckets.begin(), buckets.end());
+      for (const auto& b : buckets_) hook_started_ += armed_ && b.started ? 1 : 0;
+      buckets_total_ += static_cast<std::int64_t>(buckets_.size());
+      // Buckets whose hooks did not all fire (a parameter without a gradient
+      // in this backward) are completed from .grad, in bucket order.
+      for (std::size_t b = 0; b < buckets_.size(); ++b)
+        if (!armed_ || !buckets_[b].started) {
+          for (const auto i : buckets_[b].members)
+            if (!armed_ || !ready_[i]) fill_slot(i, params_[i].grad().defined() ? params_[i].grad() : torch::Tensor(), false);
+          start(b);
+        }
     }
-    group_->all_reduce_sum(buffers, a.window_end ? "the gradient all-reduce" : "the epoch-end agreement");
-    if (a.window_end) unbucket(grads, {buffers.begin() + 1, buffers.end()});
+    armed_ = false;
+    group_->start_sum(header, what);
+    group_->wait_started(what);
+    if (a.window_end)
+      for (std::size_t i = 0; i < params_.size(); ++i)
+        if (params_[i].grad().defined()) params_[i].mutable_grad().copy_(slot(i).view(params_[i].sizes()));
     // (the sums are in place: `h` reads them)
     if (a.count.defined()) a.count = torch::full({}, h[0], a.count.options());
     a.finite = h[1] == 0;
@@ -135,8 +159,10 @@ struct distributed {
 
   void on_fit_end(auto& ctx) {
     if (!group_ || sync_steps_ == 0) return;
-    *ctx.log << fmt::format("distributed: gradient all-reduce {:.2f} ms per optimizer step on average ({} steps, {} ranks)\n",
-                            1e3 * sync_seconds_ / static_cast<double>(sync_steps_), sync_steps_, ctx.world_size)
+    *ctx.log << fmt::format("distributed: gradient all-reduce {:.2f} ms per optimizer step on average after backward "
+                            "({} steps, {} ranks); {} of {} buckets started during backward\n",
+                            1e3 * sync_seconds_ / static_cast<double>(sync_steps_), sync_steps_, ctx.world_size,
+                            hook_started_, buckets_total_)
              << std::flush;
   }
 
@@ -175,38 +201,64 @@ struct distributed {
     return out;
   }
 
-  // Consecutive gradients of about bucket_mb MiB each, flattened.
-  std::vector<torch::Tensor> bucket(const std::vector<torch::Tensor>& grads) {
-    const auto limit = static_cast<std::int64_t>(config.bucket_mb) << 20;
-    std::vector<torch::Tensor> buckets, part;
-    std::int64_t bytes = 0;
-    bucket_sizes_.clear();
-    for (const auto& g : grads) {
-      part.push_back(g.reshape(-1));
-      bytes += g.numel() * static_cast<std::int64_t>(g.element_size());
-      if (bytes >= limit) {
-        bucket_sizes_.push_back(part.size());
-        buckets.push_back(torch::cat(part));
-        part.clear();
-        bytes = 0;
+  // Buckets of about bucket_mb MiB in reverse parameter order (backward
+  // finishes the last layers first), each one flat tensor.
+  struct bucket_plan {
+    std::vector<std::size_t> members;  // parameter indices
+    torch::Tensor flat;
+    std::size_t pending = 0;
+    bool started = false;
+  };
+  void plan_buckets(const std::vector<torch::Tensor>& parameters) {
+    if (!params_.empty()) return;  // a second fit of the same trainer: hooks already in place
+    params_ = parameters;
+    const auto limit = static_cast<std::int64_t>(config.bucket_mb * (1 << 20));
+    place_.assign(params_.size(), {0, 0});
+    ready_.assign(params_.size(), false);
+    std::int64_t bytes = 0, offset = 0;
+    for (std::size_t k = params_.size(); k-- > 0;) {
+      if (buckets_.empty() || bytes >= limit) {
+        finish_bucket(offset);
+        buckets_.emplace_back();
+        bytes = offset = 0;
       }
+      buckets_.back().members.push_back(k);
+      place_[k] = {buckets_.size() - 1, offset};
+      offset += params_[k].numel();
+      bytes += params_[k].numel() * static_cast<std::int64_t>(params_[k].element_size());
     }
-    if (!part.empty()) {
-      bucket_sizes_.push_back(part.size());
-      buckets.push_back(torch::cat(part));
-    }
-    return buckets;
+    finish_bucket(offset);
+    for (std::size_t k = 0; k < params_.size(); ++k)
+      params_[k].register_hook([this, k](const torch::Tensor& grad) { gradient_ready(k, grad); });
   }
-  void unbucket(std::vector<torch::Tensor>& grads, const std::vector<torch::Tensor>& buckets) const {
-    std::size_t g = 0;
-    for (std::size_t b = 0; b < buckets.size(); ++b) {
-      std::int64_t offset = 0;
-      for (std::size_t i = 0; i < bucket_sizes_[b]; ++i, ++g) {
-        const auto n = grads[g].numel();
-        grads[g].copy_(buckets[b].slice(0, offset, offset + n).view(grads[g].sizes()));
-        offset += n;
-      }
-    }
+  void finish_bucket(std::int64_t elements) {
+    if (!buckets_.empty()) buckets_.back().flat = torch::zeros({elements}, params_.front().options().requires_grad(false));
+  }
+  [[nodiscard]] torch::Tensor slot(std::size_t k) const {
+    const auto [b, offset] = place_[k];
+    return buckets_[b].flat.slice(0, offset, offset + params_[k].numel());
+  }
+  // This window's whole gradient of parameter k into its slot: the incoming
+  // one plus what earlier micro-batches accumulated in .grad.
+  void fill_slot(std::size_t k, const torch::Tensor& incoming, bool add_accumulated) {
+    torch::NoGradGuard no_grad;
+    auto target = slot(k).view(params_[k].sizes());
+    if (incoming.defined()) target.copy_(incoming);
+    else target.zero_();
+    if (add_accumulated && params_[k].grad().defined()) target.add_(params_[k].grad());
+  }
+  // The autograd hook: runs as parameter k's gradient of this backward is
+  // final, before it is accumulated into .grad.
+  void gradient_ready(std::size_t k, const torch::Tensor& grad) {
+    if (!armed_ || ready_[k]) return;
+    ready_[k] = true;
+    fill_slot(k, grad, true);
+    auto& b = buckets_[place_[k].first];
+    if (--b.pending == 0) start(place_[k].first);
+  }
+  void start(std::size_t b) {
+    buckets_[b].started = true;
+    group_->start_sum(buckets_[b].flat, "the gradient all-reduce");
   }
 
   std::shared_ptr<mixtrain::distributed::process_group> group_;
@@ -214,7 +266,12 @@ struct distributed {
     distributed_detail::null_stream stream;
   };
   std::shared_ptr<silent_log> silent_ = std::make_shared<silent_log>();
-  std::vector<std::size_t> bucket_sizes_;
+  std::vector<torch::Tensor> params_;  // the context's list, in its order on every rank
+  std::vector<bucket_plan> buckets_;
+  std::vector<std::pair<std::size_t, std::int64_t>> place_;  // parameter -> (bucket, offset)
+  std::vector<bool> ready_;                                  // its hook fired in this armed backward
+  bool armed_ = false;
+  std::int64_t hook_started_ = 0, buckets_total_ = 0;  // buckets started by a hook, of all (the log)
   double sync_seconds_ = 0;
   std::int64_t sync_steps_ = 0;
 };
