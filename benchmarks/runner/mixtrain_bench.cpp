@@ -6,7 +6,7 @@
 //   mixtrain-bench --manifest <build>/variants/<name>/manifest.json [--output DIR]
 //                  [--repeats 3] [--steps 5] [--warmup 2] [--baseline NAME]
 //                  [--dataset_path D | --data synthetic|random] [--timeout_s 600]
-//                  [--run_axis threads=1,2 ...] [--busy_cores 0,1]
+//                  [--run_axis threads=1,2 ...] [--busy_cores 0,1] [--train_minutes M]
 //                  [-- <run-time flags for every variant>]
 //
 // Run-time flags common to all (--batch_size, --image_size ...) go after `--`;
@@ -16,6 +16,9 @@
 // Data: the recipe's own pipeline (so the wait for batches is measured) over
 // --dataset_path, else over a synthetic tree the first variant writes
 // (--data synthetic, the default), else random batches (--data random).
+// --train_minutes M: every row also trains for M minutes on that data (then
+// SIGTERM: a recovery checkpoint and a clean exit) and the table shows its
+// last validation MRE, so speed and accuracy sit side by side.
 // A variant that fails (exit status, crash, timeout, no JSON) is reported as
 // failed with its error; the others still run.
 #include <sys/prctl.h>
@@ -29,10 +32,12 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -59,8 +64,10 @@ std::string read_text(const fs::path& p) {
   return ss.str();
 }
 
-// Runs argv with stdout and stderr to files in `scratch`, killed after timeout_s.
-process_result run_process(const std::vector<std::string>& argv, const fs::path& scratch, double timeout_s) {
+// Runs argv with stdout and stderr to files in `scratch`. After timeout_s it
+// gets `stop_signal`; a process still there grace_s later is killed.
+process_result run_process(const std::vector<std::string>& argv, const fs::path& scratch, double timeout_s,
+                           int stop_signal = SIGKILL, double grace_s = 0) {
   const auto out_path = scratch / "stdout.txt", err_path = scratch / "stderr.txt";
   process_result r;
   const pid_t pid = fork();
@@ -79,11 +86,16 @@ process_result run_process(const std::vector<std::string>& argv, const fs::path&
   }
   const auto start = std::chrono::steady_clock::now();
   int status = 0;
+  bool stopping = false;
   while (waitpid(pid, &status, WNOHANG) == 0) {
-    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > timeout_s) {
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!stopping && elapsed > timeout_s) {
+      kill(pid, stop_signal);
+      stopping = r.timed_out = true;
+    }
+    if (stopping && elapsed > timeout_s + grace_s) {
       kill(pid, SIGKILL);
       waitpid(pid, &status, 0);
-      r.timed_out = true;
       break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -144,6 +156,31 @@ class busy_load {
   std::vector<pid_t> children_;
 };
 
+// The last row's val_mre and epoch of a run's metrics.csv.
+std::optional<std::pair<double, int>> last_validation(const fs::path& metrics_csv) {
+  std::ifstream in(metrics_csv);
+  std::string header, line, last;
+  if (!std::getline(in, header)) return std::nullopt;
+  while (std::getline(in, line))
+    if (!line.empty()) last = line;
+  if (last.empty()) return std::nullopt;
+  auto split = [](const std::string& text) {
+    std::vector<std::string> cells;
+    std::istringstream cells_in(text);
+    for (std::string cell; std::getline(cells_in, cell, ',');) cells.push_back(cell);
+    return cells;
+  };
+  const auto names = split(header), values = split(last);
+  std::optional<double> mre;
+  std::optional<int> epoch;
+  for (std::size_t k = 0; k < names.size() && k < values.size(); ++k) {
+    if (names[k] == "val_mre") mre = std::stod(values[k]);
+    if (names[k] == "epoch") epoch = std::stoi(values[k]);
+  }
+  if (!mre || !epoch) return std::nullopt;
+  return std::pair{*mre, *epoch};
+}
+
 // A comma-separated list of non-negative integers.
 std::vector<int> parse_counts(const std::string& text, const std::string& flag) {
   std::vector<int> out;
@@ -171,6 +208,7 @@ int main(int argc, char** argv) {
   double timeout_s = 600;
   std::string baseline, dataset_path, data = "synthetic", busy_cores_text = "0";
   int synthetic_images = 48;
+  double train_minutes = 0;
   app.add_option("--manifest", manifest_path, "manifest.json written by mixtrain_add_variants")->required()->check(CLI::ExistingFile);
   app.add_option("--output", output, "folder for results.md, results.json and images_per_s.svg");
   app.add_option("--repeats", repeats, "rounds over all variants (at least 3 for a spread)")->check(CLI::PositiveNumber);
@@ -182,6 +220,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"synthetic", "random"}));
   app.add_option("--synthetic_images", synthetic_images, "training images of the synthetic tree")
       ->check(CLI::PositiveNumber);
+  app.add_option("--train_minutes", train_minutes,
+                 "each row also trains this long (then SIGTERM) and reports its last validation MRE")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--busy_cores", busy_cores_text,
                  "load levels, e.g. 0,1: every row also runs with that many busy-loop processes beside it");
   app.add_option("--timeout_s", timeout_s, "a run taking longer fails")->check(CLI::PositiveNumber);
@@ -241,7 +282,8 @@ int main(int argc, char** argv) {
       const auto tree = fs::absolute(output / "synthetic-data");
       fs::remove_all(tree);
       const auto p = run_process({variants[i].at("executable").get<std::string>(), "synth", "--output", tree.string(),
-                                  "--train", std::to_string(synthetic_images), "--valid", "0", "--test", "0"},
+                                  "--train", std::to_string(synthetic_images), "--valid",
+                                  train_minutes > 0 ? "16" : "0", "--test", "0"},
                                  output / "logs" / summaries[i].name, timeout_s);
       if (p.status == 0) {
         dataset_path = tree.string();
@@ -335,6 +377,31 @@ int main(int argc, char** argv) {
   }
   load.set(0);
 
+  // Speed and accuracy in one table: each row trains for --train_minutes on
+  // the same data, stopped by SIGTERM (a recovery checkpoint, a clean exit).
+  std::vector<std::optional<std::pair<double, int>>> trained(m);
+  if (train_minutes > 0 && dataset_path.empty())
+    std::cerr << "note: --train_minutes needs data (--dataset_path or --data synthetic); not trained\n";
+  for (std::size_t i = 0; train_minutes > 0 && !dataset_path.empty() && i < m; ++i) {
+    if (broken[i]) continue;
+    load.set(busy_of[i]);
+    const auto folder = fs::absolute(output / "train" / summaries[i].name);
+    fs::remove_all(folder);
+    fs::create_directories(folder);
+    std::vector<std::string> cmd = {variants[variant_of[i]].at("executable").get<std::string>(), "train",
+                                    "--dataset_path", dataset_path, "--output_dir", (folder / "run").string(),
+                                    "--epochs", "100000"};
+    cmd.insert(cmd.end(), extra.begin(), extra.end());
+    cmd.insert(cmd.end(), flags_of[i].begin(), flags_of[i].end());
+    run_process(cmd, folder, 60 * train_minutes, SIGTERM, 300);
+    trained[i] = last_validation(folder / "run" / "metrics.csv");
+    std::cerr << fmt::format("train {:.1f} min {}: {}\n", train_minutes, mb::label(summaries[i]),
+                             trained[i] ? fmt::format("val MRE {:.3f} after {} epochs", trained[i]->first,
+                                                      trained[i]->second)
+                                        : "no epoch finished (see " + (folder / "stderr.txt").string() + ")");
+  }
+  load.set(0);
+
   for (std::size_t i = 0; i < m; ++i) {
     auto s = mb::summarise_runs(summaries[i].name, runs[i]);
     s.axes = summaries[i].axes;
@@ -342,6 +409,10 @@ int main(int argc, char** argv) {
     s.params = summaries[i].params;
     s.policies = summaries[i].policies;
     if (!s.ok && s.error.empty()) s.error = summaries[i].error;
+    if (trained[i]) {
+      s.val_mre = trained[i]->first;
+      s.trained_epochs = trained[i]->second;
+    }
     summaries[i] = std::move(s);
   }
   mb::set_speedups(summaries, baseline);
@@ -349,7 +420,7 @@ int main(int argc, char** argv) {
   nlohmann::json report = {{"manifest", manifest_path.string()}, {"name", manifest.value("name", "")},
                            {"baseline", baseline}, {"repeats", repeats}, {"steps", steps}, {"warmup", warmup},
                            {"dataset_path", dataset_path.empty() ? nlohmann::json() : nlohmann::json(dataset_path)},
-                           {"data", data_note}, {"busy_cores", busy_levels}, {"run_time_flags", extra},
+                           {"data", data_note}, {"busy_cores", busy_levels}, {"train_minutes", train_minutes}, {"run_time_flags", extra},
                            {"run_axes", run_axes}, {"variants", nlohmann::json::array()}};
   for (const auto& s : summaries) report["variants"].push_back(mb::to_json(s));
   std::string flags;

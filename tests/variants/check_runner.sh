@@ -60,3 +60,20 @@ print("runner: a load axis gives a row per level")
 PY
 sleep 0.2
 if pgrep -f -- "--output $work/out3" >/dev/null; then echo "busy-loop processes left behind"; exit 1; fi
+
+# --train_minutes: every row trains (here 1.2 s, then SIGTERM) and its last
+# validation MRE lands in the table; a variant that fails to train has none.
+mkdir -p "$work/data"
+"$runner" --manifest "$work/manifest.json" --output "$work/out4" --repeats 1 --steps 5 --warmup 0 \
+  --dataset_path "$work/data" --train_minutes 0.02 >"$work/log4" 2>&1 || { cat "$work/log4"; exit 1; }
+/usr/bin/python3 - "$work/out4/results.json" "$work/out4/train/t__speed-fast/run/metrics.csv" <<'PY'
+import csv, json, sys
+r = {v["name"]: v for v in json.load(open(sys.argv[1]))["variants"]}
+rows = list(csv.DictReader(open(sys.argv[2])))
+assert len(rows) >= 3, rows  # it ran for a while before SIGTERM
+fast = r["t__speed-fast"]
+assert fast["val_mre"] == float(rows[-1]["val_mre"]) and fast["trained_epochs"] == int(rows[-1]["epoch"]), fast
+assert r["t__speed-broken"]["val_mre"] is None, r["t__speed-broken"]
+print(f"runner: --train_minutes reports the last validation MRE ({fast['val_mre']} after {fast['trained_epochs']} epochs)")
+PY
+grep -q "val MRE (epochs)" "$work/out4/results.md"

@@ -92,6 +92,8 @@ struct variant_summary {
   std::optional<long long> params;
   nlohmann::json policies = nlohmann::json::array();
   std::optional<double> speedup;       // baseline median / this median (>1: faster)
+  std::optional<double> val_mre;       // after --train_minutes: the last validation MRE
+  std::optional<int> trained_epochs;
 };
 
 inline variant_summary summarise_runs(std::string name, const std::vector<run_result>& runs) {
@@ -145,7 +147,8 @@ inline nlohmann::json to_json(const variant_summary& s) {
   for (const auto& [axis, value] : s.axes) axes[axis] = value;
   nlohmann::json j = {{"name", s.name}, {"axes", axes}, {"ok", s.ok}, {"runs_ok", s.runs_ok},
                       {"runs_failed", s.runs_failed}, {"params", opt(s.params)}, {"policies", s.policies},
-                      {"build_s", opt(s.build_s)}};
+                      {"build_s", opt(s.build_s)}, {"val_mre", opt(s.val_mre)},
+                      {"trained_epochs", opt(s.trained_epochs)}};
   if (!s.error.empty()) j["error"] = s.error;
   if (s.ok) {
     j.update({{"images_per_s", s.images_per_s}, {"median_step_s", s.median_step_s},
@@ -160,26 +163,29 @@ inline nlohmann::json to_json(const variant_summary& s) {
 inline std::string markdown_table(const std::vector<variant_summary>& all, const std::string& baseline) {
   std::string out =
       "| variant | policies | params | images/s end to end | images/s (step) | step median s (min-max of repeats) | "
-      "step p90 s | data wait | peak RSS MB | build s | vs baseline |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+      "step p90 s | data wait | peak RSS MB | build s | vs baseline | val MRE (epochs) |\n"
+      "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& s : all) {
     std::string policies;
     for (const auto& p : s.policies) policies += (policies.empty() ? "" : ", ") + p.get<std::string>();
     const std::string name = label(s) + (s.name == baseline ? " (baseline)" : "");
     const std::string params = s.params ? fmt::format("{}", *s.params) : "?";
     const std::string build = s.build_s ? fmt::format("{:.0f}", *s.build_s) : "?";
+    const std::string trained = s.val_mre ? fmt::format("{:.3f} ({})", *s.val_mre, s.trained_epochs.value_or(0)) : "n/a";
     if (!s.ok) {
       std::string error = s.error;
       std::replace(error.begin(), error.end(), '\n', ' ');
       std::replace(error.begin(), error.end(), '|', '/');
-      out += fmt::format("| {} | {} | {} | **failed**: {} | | | | | | {} | |\n", name, policies, params, error, build);
+      out += fmt::format("| {} | {} | {} | **failed**: {} | | | | | | {} | | {} |\n", name, policies, params, error, build,
+                         trained);
       continue;
     }
-    out += fmt::format("| {} | {} | {} | {} | {:.1f} | {:.3f} ({:.3f}-{:.3f}) | {:.3f} | {} | {:.0f} | {} | {} |\n", name,
+    out += fmt::format("| {} | {} | {} | {} | {:.1f} | {:.3f} ({:.3f}-{:.3f}) | {:.3f} | {} | {:.0f} | {} | {} | {} |\n", name,
                        policies, params,
                        s.end_to_end_images_per_s ? fmt::format("{:.1f}", *s.end_to_end_images_per_s) : "n/a",
                        s.images_per_s, s.median_step_s, s.spread_lo_s, s.spread_hi_s, s.p90_step_s,
                        s.data_wait_fraction ? fmt::format("{:.0f} %", 100 * *s.data_wait_fraction) : "n/a",
-                       s.peak_rss_mb, build, s.speedup ? fmt::format("{:.2f}x", *s.speedup) : "?");
+                       s.peak_rss_mb, build, s.speedup ? fmt::format("{:.2f}x", *s.speedup) : "?", trained);
   }
   return out;
 }
