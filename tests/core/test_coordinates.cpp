@@ -21,6 +21,7 @@
 #include <mixtrain/optim/adamw.hpp>
 #include <mixtrain/task/landmark_heatmaps.hpp>
 
+#include "oracle_model.hpp"
 #include "../support/temporary_directory.hpp"
 
 namespace mt = mixtrain;
@@ -32,25 +33,9 @@ constexpr int stride = 4;
 constexpr int heat_side = input_side / stride;
 constexpr double sigma = 2.0;
 
-// Returns precomputed heatmaps, batch after batch, in evaluation order.
-struct oracleImpl : torch::nn::Module {
-  explicit oracleImpl(std::int64_t) { register_parameter("unused", torch::zeros({1})); }
-  torch::Tensor forward(const torch::Tensor& input) {
-    const auto n = input.size(0);
-    auto out = heatmaps.slice(0, cursor, cursor + n).clone();
-    cursor += n;
-    return out;
-  }
-  static inline torch::Tensor heatmaps;
-  static inline std::int64_t cursor = 0;
-};
-TORCH_MODULE(oracle);
-
-struct oracle_spec {
-  static constexpr std::string_view name = "oracle";
-  static constexpr int output_stride = stride;
-  static oracle build(const mt::model::build_options& o) { return oracle(o.num_landmarks); }
-};
+struct coordinates_tag {};
+using oracleImpl = mixtrain_test::oracle_modelImpl<coordinates_tag>;
+using oracle_spec = mixtrain_test::oracle_spec<coordinates_tag, stride>;
 
 using recipe = mt::recipe<oracle_spec, mt::data::aariz<{.image_size = {input_side, input_side}}>,
                           mt::task::landmark_heatmaps<{.sigma = sigma}>, mt::optim::adamw<>,

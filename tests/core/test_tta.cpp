@@ -23,6 +23,7 @@
 #include <mixtrain/optim/adamw.hpp>
 #include <mixtrain/task/landmark_heatmaps.hpp>
 
+#include "oracle_model.hpp"
 #include "../support/temporary_directory.hpp"
 
 namespace mt = mixtrain;
@@ -34,25 +35,9 @@ constexpr int stride = 4;
 constexpr int heat_side = input_side / stride;
 constexpr double sigma = 2.0;
 
-// Returns precomputed heatmaps, batch after batch, in evaluation order.
-struct tta_oracleImpl : torch::nn::Module {
-  explicit tta_oracleImpl(std::int64_t) { register_parameter("unused", torch::zeros({1})); }
-  torch::Tensor forward(const torch::Tensor& input) {
-    const auto n = input.size(0);
-    auto out = heatmaps.slice(0, cursor, cursor + n).clone();
-    cursor += n;
-    return out;
-  }
-  static inline torch::Tensor heatmaps;
-  static inline std::int64_t cursor = 0;
-};
-TORCH_MODULE(tta_oracle);
-
-struct tta_oracle_spec {
-  static constexpr std::string_view name = "tta_oracle";
-  static constexpr int output_stride = stride;
-  static tta_oracle build(const mt::model::build_options& o) { return tta_oracle(o.num_landmarks); }
-};
+struct tta_tag {};
+using tta_oracleImpl = mixtrain_test::oracle_modelImpl<tta_tag>;
+using tta_oracle_spec = mixtrain_test::oracle_spec<tta_tag, stride>;
 
 using oracle_recipe = mt::recipe<tta_oracle_spec, mt::data::aariz<{.image_size = {input_side, input_side}}>,
                                  mt::task::landmark_heatmaps<{.sigma = sigma}>, mt::optim::adamw<>,
