@@ -21,6 +21,16 @@
 
 namespace mixtrain::app {
 
+// The image in grey at its original size (a decoder may hand back a scaled-down
+// image; overlays are drawn in original pixels).
+inline cv::Mat grayscale_at_original_size(const std::filesystem::path& path) {
+  const auto decoded = data::decode_grayscale(path);
+  if (decoded.pixels.size() == decoded.original_size) return decoded.pixels;
+  cv::Mat gray;
+  cv::resize(decoded.pixels, gray, decoded.original_size);
+  return gray;
+}
+
 struct gallery_entry {
   std::size_t landmark = 0;
   std::size_t rank = 0;  // 0 = the worst
@@ -67,10 +77,7 @@ inline std::vector<gallery_entry> write_gallery(const std::filesystem::path& fol
   for (auto& e : entries) by_image[e.image].push_back(&e);
   for (const auto& [i, list] : by_image) {
     const auto& truth = set.images[i];
-    const auto decoded = data::decode_grayscale(truth.image_path);
-    cv::Mat gray = decoded.pixels;
-    if (gray.size() != decoded.original_size) cv::resize(decoded.pixels, gray, decoded.original_size);
-    const auto drawn = draw_landmarks(gray, landmarks.symbols, predicted[i], {&truth.landmarks, &truth.present, truth.pixel_size_mm});
+    const auto drawn = draw_landmarks(grayscale_at_original_size(truth.image_path), landmarks.symbols, predicted[i], {&truth.landmarks, &truth.present, truth.pixel_size_mm});
     const int unit = overlay_unit(drawn.size());
     for (auto* e : list) {
       const auto& t = truth.landmarks[e->landmark];

@@ -176,9 +176,7 @@ int run_predict(Trainer& t, command_line<Trainer>& cl) {
     write_json(folder / (image.id + ".json"), p);
     csv += prediction_csv_rows(p, landmarks);
     if (cl.overlay) {
-      const auto decoded = data::decode_grayscale(image.image_path);
-      cv::Mat gray = decoded.pixels;
-      if (gray.size() != decoded.original_size) cv::resize(decoded.pixels, gray, decoded.original_size);
+      const cv::Mat gray = grayscale_at_original_size(image.image_path);
       const bool truth = std::any_of(image.present.begin(), image.present.end(), [](auto v) { return v != 0; });
       const overlay_truth with{truth ? &image.landmarks : nullptr, &image.present, image.pixel_size_mm};
       write_png(folder / "overlays" / (image.id + ".png"),
