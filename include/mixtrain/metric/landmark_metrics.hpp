@@ -41,6 +41,13 @@ inline radial_summary summarize(const std::vector<double>& errors_mm) {
   return s;
 }
 
+// The radial error of landmark k in mm: the distance in original pixels times
+// the image's pixel size.
+inline double radial_error_mm(const data::annotated_image& truth, const std::vector<data::point>& predicted,
+                              std::size_t k) {
+  return std::hypot(predicted[k].x - truth.landmarks[k].x, predicted[k].y - truth.landmarks[k].y) * truth.pixel_size_mm;
+}
+
 // Collects radial errors image by image; missing landmarks do not count.
 class radial_errors {
  public:
@@ -49,9 +56,7 @@ class radial_errors {
   void add(const data::annotated_image& truth, const std::vector<data::point>& predicted) {
     for (std::size_t k = 0; k < per_landmark_.size(); ++k) {
       if (!truth.present[k]) continue;
-      const double dx = predicted[k].x - truth.landmarks[k].x;
-      const double dy = predicted[k].y - truth.landmarks[k].y;
-      const double mm = std::hypot(dx, dy) * truth.pixel_size_mm;
+      const double mm = radial_error_mm(truth, predicted, k);
       per_landmark_[k].push_back(mm);
       all_.push_back(mm);
     }

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include <mixtrain/data/annotation.hpp>
+#include <mixtrain/metric/landmark_metrics.hpp>
 
 namespace mixtrain::metric {
 
@@ -26,15 +27,13 @@ namespace mixtrain::metric {
 // ground truth; it must be NaN in both tables (same truth), else compare() throws.
 using error_table = std::vector<std::vector<double>>;
 
-// One image's row of an error_table: NaN where the truth lacks the landmark
-// (same formula as radial_errors::add).
+// One image's row of an error_table: NaN where the truth lacks the landmark.
 inline std::vector<double> image_radial_errors(const data::annotated_image& truth,
                                                const std::vector<data::point>& predicted) {
   std::vector<double> out(truth.landmarks.size(), std::numeric_limits<double>::quiet_NaN());
   for (std::size_t k = 0; k < out.size(); ++k) {
     if (!truth.present[k]) continue;
-    out[k] = std::hypot(predicted[k].x - truth.landmarks[k].x, predicted[k].y - truth.landmarks[k].y) *
-             truth.pixel_size_mm;
+    out[k] = radial_error_mm(truth, predicted, k);
   }
   return out;
 }
