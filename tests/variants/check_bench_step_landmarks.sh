@@ -15,6 +15,8 @@ for f in glob.glob(sys.argv[1] + "/*/Annotations/Cephalometric Landmarks/*/*.jso
 PY
 out=$("$recipe" bench step --dataset_path "$work/data" --steps 1 --warmup 0 --batch_size 1 --image_size 64 64 2>/dev/null | tail -1)
 echo "$out" | grep -q '"num_landmarks":19' || { echo "expected 19 landmarks: $out"; exit 1; }
+echo "$out" | grep -q '"data":"pipeline"' || { echo "expected batches from the recipe's pipeline: $out"; exit 1; }
 out=$("$recipe" bench step --dataset_path "$work/data" --num_landmarks 7 --steps 1 --warmup 0 --batch_size 1 --image_size 64 64 2>/dev/null | tail -1)
 echo "$out" | grep -q '"num_landmarks":7' || { echo "--num_landmarks 7 must win: $out"; exit 1; }
+echo "$out" | grep -q '"data":"random"' || { echo "19-landmark batches cannot feed 7 outputs: random batches expected: $out"; exit 1; }
 echo "bench step: 19 landmarks from the dataset, 7 when asked"

@@ -1,8 +1,8 @@
 #pragma once
 // `bench step`: one full training step (forward, loss, backward, optimizer,
 // with the recipe's policies) through the trainer's own train_micro_batch, on
-// random uint8 landmark batches, or with --dataset_path on the recipe's own
-// pipeline over its train split (then the wait for each batch is measured too:
+// random uint8 landmark batches, or with --dataset_path (and no --num_landmarks)
+// on the recipe's own pipeline over its train split (then the wait for each batch is measured too:
 // data_wait_fraction and end-to-end images/s). The loss is read back from the device once,
 // after the timed steps, as the loop itself does. Prints one line, then one
 // JSON object for scripts (benchmarks/hrnet_step_compare.sh).
@@ -121,8 +121,11 @@ data::landmark_set bench_targets(Trainer& t, int num_landmarks) {
 template <class Trainer>
 class step_batches {
  public:
-  step_batches(Trainer& t, int num_landmarks) : t_(t), num_landmarks_(num_landmarks), rng_(t.run.fit.seed) {
-    if (t.run.dataset_path.empty()) return;
+  // from_dataset: false when --num_landmarks overrides the dataset's landmark
+  // set (its batches would not fit the model): random batches then.
+  step_batches(Trainer& t, int num_landmarks, bool from_dataset)
+      : t_(t), num_landmarks_(num_landmarks), rng_(t.run.fit.seed) {
+    if (t.run.dataset_path.empty() || !from_dataset) return;
     typename Trainer::target_info ignored;
     train_ = t.data.read_split(t.run.dataset_path, "train", ignored);
     pipeline_ = t.data.make_pipeline(train_, t.settings(true));
@@ -173,7 +176,7 @@ int run_bench_step(Trainer& t, const bench_step_options& o) {
   c.batches_per_epoch = o.steps + o.warmup;
   c.updates_per_epoch = c.batches_per_epoch;
   c.window_length = 1;
-  step_batches<Trainer> batches(t, num_landmarks);
+  step_batches<Trainer> batches(t, num_landmarks, o.num_landmarks <= 0);
   t.emit(hook::on_fit_begin{}, c);
   t.emit(hook::on_epoch_begin{}, c);
   t.model()->train();
