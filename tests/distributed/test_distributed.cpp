@@ -148,38 +148,31 @@ TEST_CASE("with accumulation two ranks of 2 micro-batches of 2 reach one process
   compare_with_reference(2);
 }
 
-TEST_CASE("a rank killed with SIGKILL makes the other fail within the timeout naming it", "[distributed]") {
+// Sends `signal` to rank 1 of a run with a `timeout_s` heartbeat timeout: rank 0
+// must fail within `limit_s`, naming rank 1, never hang.
+static void expect_rank_one_named(int signal, int timeout_s, std::chrono::seconds wait, double limit_s) {
   const dataset d;
-  auto ranks = start_long_run(d, 5);
-  ::kill(ranks[1].pid, SIGKILL);
-  const auto killed_at = std::chrono::steady_clock::now();
-  const auto status = dt::wait_for(ranks[0], 30s);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count();
+  auto ranks = start_long_run(d, timeout_s);
+  ::kill(ranks[1].pid, signal);
+  const auto signalled_at = std::chrono::steady_clock::now();
+  const auto status = dt::wait_for(ranks[0], wait);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - signalled_at).count();
   if (!status) dt::kill_and_reap(ranks[0]);
   dt::kill_and_reap(ranks[1]);
   const auto log = dt::read_text(ranks[0].output);
   INFO(log);
   REQUIRE(status.has_value());
   CHECK(*status != 0);
-  CHECK(seconds < 5 + 10);  // the timeout, and the few beats that name the culprit
+  CHECK(seconds < limit_s);
   CHECK(log.find("rank 1 stopped responding") != std::string::npos);
 }
 
+TEST_CASE("a rank killed with SIGKILL makes the other fail within the timeout naming it", "[distributed]") {
+  expect_rank_one_named(SIGKILL, 5, 30s, 5 + 10);  // the timeout, and the few beats that name the culprit
+}
+
 TEST_CASE("a stopped rank makes the other fail after the timeout naming it instead of hanging", "[distributed]") {
-  const dataset d;
-  auto ranks = start_long_run(d, 4);
-  ::kill(ranks[1].pid, SIGSTOP);
-  const auto stopped_at = std::chrono::steady_clock::now();
-  const auto status = dt::wait_for(ranks[0], 40s);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - stopped_at).count();
-  if (!status) dt::kill_and_reap(ranks[0]);
-  dt::kill_and_reap(ranks[1]);
-  const auto log = dt::read_text(ranks[0].output);
-  INFO(log);
-  REQUIRE(status.has_value());
-  CHECK(*status != 0);
-  CHECK(seconds < 4 + 15);
-  CHECK(log.find("rank 1 stopped responding") != std::string::npos);
+  expect_rank_one_named(SIGSTOP, 4, 40s, 4 + 15);
 }
 
 TEST_CASE("SIGTERM to one rank stops both at the same window with one recovery checkpoint", "[distributed]") {

@@ -24,28 +24,16 @@
 #include <mixtrain/policy/distributed.hpp>
 #include <mixtrain/task/landmark_heatmaps.hpp>
 
+#include "../policy/policy_test_support.hpp"
+
 namespace mt = mixtrain;
 namespace hana = boost::hana;
 
 namespace {
 
-// Convolutions only: BatchNorm keeps per-rank statistics (docs/distributed.md).
-struct tiny_netImpl : torch::nn::Module {
-  explicit tiny_netImpl(std::int64_t landmarks) {
-    a = register_module("a", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 8, 3).stride(2).padding(1)));
-    b = register_module("b", torch::nn::Conv2d(torch::nn::Conv2dOptions(8, 8, 3).stride(2).padding(1)));
-    head = register_module("head", torch::nn::Conv2d(torch::nn::Conv2dOptions(8, landmarks, 1)));
-  }
-  torch::Tensor forward(const torch::Tensor& x) { return head(torch::relu(b(torch::relu(a(x))))); }
-  torch::nn::Conv2d a{nullptr}, b{nullptr}, head{nullptr};
-};
-TORCH_MODULE(tiny_net);
-
-struct tiny_spec {
-  static constexpr std::string_view name = "tiny_net";
-  static constexpr int output_stride = 4;
-  static tiny_net build(const mt::model::build_options& options) { return tiny_net(options.num_landmarks); }
-};
+// Convolutions only (tiny_spec of the policy tests): BatchNorm keeps per-rank
+// statistics (docs/distributed.md).
+using policy_test::tiny_spec;
 
 template <class... Policies>
 using tiny_recipe = mt::recipe<tiny_spec, mt::data::aariz<{.image_size = {32, 32}}>, mt::task::landmark_heatmaps<>,
