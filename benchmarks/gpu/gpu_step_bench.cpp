@@ -1,0 +1,239 @@
+// HRNet-W32 training steps on one device, the figures scripts/gpu-check prints:
+// forward pass, heatmap MSE, backward pass and an AdamW step (the library's
+// model and optimizer spec) at --image_size and --batch_size, for
+//
+//   fp32                           eager float32
+//   bf16                           autocast to bfloat16 (core/compat.hpp's scope)
+//   bf16_channels_last             the same with NHWC weights and inputs
+//   bf16_channels_last_cuda_graph  not built yet: reported as n/a
+//
+// One line per variant: images/s over the timed steps and the peak device
+// memory (CUDA's caching allocator, where built with CUDA). Inputs and targets
+// are random tensors made once on the device, so the figure is the step alone;
+// the data pipeline (OpenCV) is not part of this program and needs none.
+// The device is synchronised only around the timed steps, and the loss is
+// read back once, after them.
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <mixtrain/core/compat.hpp>
+#include <mixtrain/model/hrnet.hpp>
+#include <mixtrain/optim/adamw.hpp>
+
+#ifdef MIXTRAIN_WITH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
+
+namespace mt = mixtrain;
+
+namespace {
+
+struct variant {
+  std::string name;
+  bool bf16 = false;
+  bool channels_last = false;
+  bool cuda_graph = false;
+};
+
+const std::vector<variant>& known_variants() {
+  static const std::vector<variant> all = {{"fp32", false, false, false},
+                                           {"bf16", true, false, false},
+                                           {"bf16_channels_last", true, true, false},
+                                           {"bf16_channels_last_cuda_graph", true, true, true}};
+  return all;
+}
+
+struct settings {
+  std::string device = "cuda";
+  int image_size = 1024;
+  int batch_size = 2;
+  int num_landmarks = 29;  // Aariz
+  int warmup = 3;
+  int steps = 10;
+  std::vector<std::string> variants = {"fp32", "bf16", "bf16_channels_last", "bf16_channels_last_cuda_graph"};
+  bool json = false;
+};
+
+// Peak device memory from CUDA's caching allocator (what torch.cuda.max_memory_allocated
+// and max_memory_reserved read). The free functions and the DeviceStats fields
+// are the same in LibTorch 1.13 and 2.x; index 0 of a StatArray is the
+// aggregate over the allocator's pools in both.
+struct peak_memory {
+  std::optional<std::int64_t> allocated, reserved;
+};
+
+void reset_peak_memory([[maybe_unused]] const torch::Device& device) {
+#ifdef MIXTRAIN_WITH_CUDA
+  if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());
+#endif
+}
+
+peak_memory read_peak_memory([[maybe_unused]] const torch::Device& device) {
+#ifdef MIXTRAIN_WITH_CUDA
+  if (device.is_cuda()) {
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
+    return {stats.allocated_bytes[0].peak, stats.reserved_bytes[0].peak};
+  }
+#endif
+  return {};
+}
+
+void synchronise(const torch::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.index());
+}
+
+std::string gib(const std::optional<std::int64_t>& bytes) {
+  return bytes ? fmt::format("{:.2f} GiB", static_cast<double>(*bytes) / (1024.0 * 1024.0 * 1024.0)) : "n/a";
+}
+
+// NHWC for every 4-D parameter and buffer, as mt::policy::channels_last does:
+// set_data keeps the tensors' identity, so the optimizer built afterwards
+// holds the converted ones.
+void to_channels_last(torch::nn::Module& model) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : model.parameters())
+    if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
+  for (auto& b : model.buffers())
+    if (b.dim() == 4) b.set_data(b.contiguous(torch::MemoryFormat::ChannelsLast));
+}
+
+struct result {
+  double seconds = 0;
+  double images_per_second = 0;
+  double loss = 0;
+  peak_memory memory;
+};
+
+result measure(const settings& s, const variant& v, const torch::Device& device) {
+  torch::manual_seed(0);
+  using spec = mt::model::hrnet<mt::model::hrnet_w32>;
+  auto model = spec::build({.num_landmarks = s.num_landmarks});
+  model->to(device);
+  if (v.channels_last) to_channels_last(*model);
+  auto optimizer = mt::optim::adamw<>{}.build(model->parameters());
+  model->train();
+
+  const auto options = torch::TensorOptions(device);
+  auto input = torch::randn({s.batch_size, 1, s.image_size, s.image_size}, options);
+  if (v.channels_last) input = input.contiguous(torch::MemoryFormat::ChannelsLast);
+  const auto side = s.image_size / spec::output_stride;
+  const auto target = torch::rand({s.batch_size, s.num_landmarks, side, side}, options);
+
+  auto step = [&] {
+    optimizer.zero_grad();
+    torch::Tensor loss;
+    {
+      std::optional<mt::compat::autocast_scope> scope;
+      if (v.bf16) scope.emplace(device.type(), torch::kBFloat16);
+      loss = torch::mse_loss(model->forward(input), target);
+    }
+    loss.backward();
+    optimizer.step();
+    return loss.detach();
+  };
+
+  reset_peak_memory(device);  // the peak includes the warm-up (cuDNN's search)
+  for (int i = 0; i < s.warmup; ++i) step();
+  synchronise(device);
+  const auto start = std::chrono::steady_clock::now();
+  torch::Tensor last;
+  for (int i = 0; i < s.steps; ++i) last = step();
+  synchronise(device);
+  result r;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  r.images_per_second = s.batch_size * s.steps / r.seconds;
+  r.loss = last.item<double>();
+  r.memory = read_peak_memory(device);
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  settings s;
+  CLI::App app{"HRNet-W32 training steps per second and peak device memory (scripts/gpu-check)"};
+  app.add_option("--device", s.device, "cuda, cuda:N or cpu")->capture_default_str();
+  app.add_option("--image_size", s.image_size, "square input side, a multiple of 32")
+      ->capture_default_str()
+      ->check(CLI::Range(32, 8192));
+  app.add_option("--batch_size", s.batch_size)->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--num_landmarks", s.num_landmarks)->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--warmup", s.warmup, "untimed steps first")->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--steps", s.steps, "timed steps")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--variants", s.variants, "any of fp32 bf16 bf16_channels_last bf16_channels_last_cuda_graph")
+      ->delimiter(',');
+  app.add_flag("--json", s.json, "one JSON object per variant instead of a table line");
+  CLI11_PARSE(app, argc, argv);
+  if (s.image_size % 32 != 0) {
+    std::cerr << "error: --image_size: must be a multiple of 32 (HRNet halves it five times), got " << s.image_size
+              << "\n";
+    return 2;
+  }
+
+  torch::Device device(s.device);
+  if (device.is_cuda()) {
+    if (!torch::cuda::is_available()) {
+      std::cerr << "error: --device " << s.device << ": no CUDA device is visible to this LibTorch\n";
+      return 2;
+    }
+    if (!device.has_index()) device = torch::Device(torch::kCUDA, 0);
+  }
+#ifdef MIXTRAIN_WITH_CUDA
+  const bool memory_statistics = true;
+#else
+  const bool memory_statistics = false;
+#endif
+  // As training scripts set torch.backends.cudnn.benchmark: the warm-up picks the kernels.
+  at::globalContext().setBenchmarkCuDNN(true);
+
+  if (!s.json)
+    fmt::print("HRNet-W32, {}x{}, batch {}, {} landmarks, {} warm-up + {} timed steps on {} (LibTorch {}{})\n",
+               s.image_size, s.image_size, s.batch_size, s.num_landmarks, s.warmup, s.steps, device.str(),
+               TORCH_VERSION, memory_statistics ? ", CUDA memory statistics" : ", no CUDA memory statistics");
+  int failures = 0;
+  for (const auto& name : s.variants) {
+    const variant* v = nullptr;
+    for (const auto& k : known_variants())
+      if (k.name == name) v = &k;
+    if (v == nullptr) {
+      std::cerr << "error: --variants: unknown variant '" << name << "'\n";
+      return 2;
+    }
+    nlohmann::json j{{"variant", name}, {"device", device.str()}, {"image_size", s.image_size},
+                     {"batch_size", s.batch_size}, {"steps", s.steps}};
+    if (v->cuda_graph) {
+      // issue 14's cuda_graph policy does not exist yet; nothing is measured in its place.
+      j["status"] = "n/a: no cuda_graph policy yet";
+      if (s.json) std::cout << j.dump() << "\n";
+      else fmt::print("{:<31} n/a: no cuda_graph policy yet\n", name);
+      continue;
+    }
+    const auto r = measure(s, *v, device);
+    const bool finite = std::isfinite(r.loss);
+    if (!finite) ++failures;
+    j["status"] = finite ? "ok" : "non-finite loss";
+    j["images_per_second"] = r.images_per_second;
+    j["seconds"] = r.seconds;
+    j["loss"] = r.loss;
+    j["peak_allocated_bytes"] = r.memory.allocated ? nlohmann::json(*r.memory.allocated) : nlohmann::json();
+    j["peak_reserved_bytes"] = r.memory.reserved ? nlohmann::json(*r.memory.reserved) : nlohmann::json();
+    if (s.json) std::cout << j.dump() << "\n";
+    else
+      fmt::print("{:<31} {:8.2f} images/s   peak allocated {}, reserved {}   ({:.2f} s, loss {:.4g}{})\n", name,
+                 r.images_per_second, gib(r.memory.allocated), gib(r.memory.reserved), r.seconds, r.loss,
+                 finite ? "" : ": NOT FINITE");
+    std::cout.flush();
+  }
+  return failures == 0 ? 0 : 1;
+}

@@ -1,0 +1,195 @@
+// Checks that need a CUDA device: bf16 autocast, fp16 loss scaling with the
+// library's amp policy, and non-blocking copies from pinned host memory. On a
+// machine without CUDA each test says "skipped: no CUDA device" (a Catch
+// warning, which ctest's SKIP_REGULAR_EXPRESSION turns into Skipped) and
+// checks nothing. scripts/gpu-check runs them on a GPU machine and fails if
+// any of them skips there.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include <mixtrain/core/compat.hpp>
+#include <mixtrain/policy/amp.hpp>
+
+namespace mt = mixtrain;
+
+namespace {
+
+bool cuda_visible() {
+  if (torch::cuda::is_available()) return true;
+  WARN("skipped: no CUDA device visible (scripts/gpu-check runs these)");
+  return false;
+}
+
+const torch::Device cuda(torch::kCUDA, 0);
+
+// What mt::policy::amp reads from the trainer's context: the device and the parameters.
+struct amp_context {
+  torch::Device device;
+  std::vector<torch::Tensor> params;
+  [[nodiscard]] const std::vector<torch::Tensor>& parameters() const { return params; }
+};
+
+// Two 3x3 convolutions with a ReLU between, on the GPU, seeded.
+torch::nn::Sequential small_net(std::uint64_t seed) {
+  torch::manual_seed(seed);
+  torch::nn::Sequential net(torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 16, 3).padding(1)), torch::nn::ReLU(),
+                            torch::nn::Conv2d(torch::nn::Conv2dOptions(16, 4, 3).padding(1)));
+  net->to(cuda);
+  return net;
+}
+
+std::vector<torch::Tensor> copies(const std::vector<torch::Tensor>& tensors) {
+  std::vector<torch::Tensor> out;
+  for (const auto& t : tensors) out.push_back(t.detach().clone());
+  return out;
+}
+
+// ||a - b|| over all tensors together.
+double distance(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
+  double sum = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) sum += (a[i] - b[i]).to(torch::kDouble).square().sum().item<double>();
+  return std::sqrt(sum);
+}
+
+double norm(const std::vector<torch::Tensor>& tensors) {
+  double sum = 0;
+  for (const auto& t : tensors) sum += t.to(torch::kDouble).square().sum().item<double>();
+  return std::sqrt(sum);
+}
+
+}  // namespace
+
+TEST_CASE("gpu: bf16 autocast runs a convolution in bfloat16 on CUDA with a loss within 1 % of float32", "[gpu]") {
+  if (!cuda_visible()) return;
+  torch::manual_seed(3);
+  torch::nn::Conv2d conv(torch::nn::Conv2dOptions(8, 16, 3).padding(1));
+  conv->to(cuda);
+  const auto input = torch::randn({2, 8, 64, 64}, cuda);
+  const auto full = conv->forward(input);
+  torch::Tensor reduced;
+  {
+    mt::compat::autocast_scope scope(torch::kCUDA, torch::kBFloat16);
+    reduced = conv->forward(input);
+  }
+  CHECK(full.scalar_type() == torch::kFloat);
+  CHECK(reduced.scalar_type() == torch::kBFloat16);
+  CHECK_FALSE(mt::compat::autocast_enabled(torch::kCUDA));  // the scope restored the state
+  const double loss_full = full.square().mean().item<double>();
+  const double loss_reduced = reduced.to(torch::kFloat).square().mean().item<double>();
+  CHECK(loss_full > 0);
+  CHECK(std::abs(loss_reduced - loss_full) <= 0.01 * loss_full);
+}
+
+TEST_CASE("gpu: amp<fp16> loss scaling keeps gradients that float16 flushes to zero", "[gpu][amp]") {
+  if (!cuda_visible()) return;
+  // With a loss this small the output gradients (about 2e-5 * 2 / 16384 each)
+  // lie below half of float16's smallest subnormal (6e-8): backward through
+  // float16 activations rounds them to zero unless the loss is scaled, and
+  // 65536 times them is a normal float16.
+  constexpr double tiny = 2e-5;
+  const auto input = torch::randn({4, 3, 32, 32}, cuda);
+  const auto target = torch::randn({4, 4, 32, 32}, cuda);
+  // The seeded net's gradients after `backward_of(net)`.
+  auto gradients_after = [](auto&& backward_of) {
+    auto net = small_net(5);
+    backward_of(net);
+    std::vector<torch::Tensor> g;
+    for (const auto& p : net->parameters()) g.push_back(p.grad().detach().clone());
+    return g;
+  };
+  const auto full = gradients_after([&](torch::nn::Sequential& net) {
+    (tiny * torch::mse_loss(net->forward(input), target)).backward();
+  });
+  const auto unscaled = gradients_after([&](torch::nn::Sequential& net) {
+    torch::Tensor loss;
+    {
+      mt::compat::autocast_scope scope(torch::kCUDA, torch::kHalf);
+      loss = tiny * torch::mse_loss(net->forward(input), target);
+    }
+    loss.backward();
+  });
+  mt::policy::amp<mt::fp16> amp;
+  const auto scaled = gradients_after([&](torch::nn::Sequential& net) {
+    amp_context ctx{cuda, net->parameters()};
+    torch::Tensor loss;
+    {
+      auto scope = amp.forward_scope(ctx);
+      REQUIRE(scope.has_value());  // fp16 autocast exists on CUDA in every LibTorch
+      const auto output = net->forward(input);
+      CHECK(output.scalar_type() == torch::kHalf);
+      loss = tiny * torch::mse_loss(output, target);
+    }
+    amp.scale_loss(ctx, loss);
+    loss.backward();
+    amp.unscale_gradients(ctx);
+  });
+  const double size = norm(full);
+  REQUIRE(size > 0);
+  CHECK(norm(unscaled) == 0.0);
+  CHECK_FALSE(amp.found_inf());
+  CHECK(distance(scaled, full) <= 0.02 * size);
+}
+
+TEST_CASE("gpu: amp<fp16> over five optimizer steps on CUDA tracks float32 training", "[gpu][amp]") {
+  if (!cuda_visible()) return;
+  const auto input = torch::randn({4, 3, 32, 32}, cuda);
+  const auto target = torch::randn({4, 4, 32, 32}, cuda);
+  constexpr int steps = 5;
+
+  auto reference = small_net(9);
+  const auto initial = copies(reference->parameters());
+  torch::optim::SGD plain(reference->parameters(), torch::optim::SGDOptions(0.05));
+  for (int i = 0; i < steps; ++i) {
+    plain.zero_grad();
+    torch::mse_loss(reference->forward(input), target).backward();
+    plain.step();
+  }
+
+  auto net = small_net(9);
+  torch::optim::SGD optimizer(net->parameters(), torch::optim::SGDOptions(0.05));
+  mt::policy::amp<mt::fp16> amp;
+  amp_context ctx{cuda, net->parameters()};
+  for (int i = 0; i < steps; ++i) {
+    optimizer.zero_grad();
+    torch::Tensor loss;
+    {
+      auto scope = amp.forward_scope(ctx);
+      loss = torch::mse_loss(net->forward(input), target);
+    }
+    amp.scale_loss(ctx, loss);
+    loss.backward();
+    amp.unscale_gradients(ctx);
+    if (amp.before_optimizer_step(ctx)) {
+      optimizer.step();
+      amp.after_optimizer_step(ctx);
+    } else {
+      amp.after_skipped_step(ctx);
+    }
+  }
+  CHECK(amp.skipped_steps() == 0);
+  CHECK(amp.scale() == 65536.0);
+  const auto trained = copies(net->parameters());
+  const auto expected = copies(reference->parameters());
+  const double moved = distance(expected, initial);
+  REQUIRE(moved > 0);
+  CHECK(distance(trained, expected) <= 0.02 * moved);
+}
+
+TEST_CASE("gpu: non-blocking copies from pinned host memory to CUDA and back equal the source", "[gpu]") {
+  if (!cuda_visible()) return;
+  const auto source = torch::arange(1 << 20, torch::kFloat).reshape({256, 4096}).pin_memory();
+  REQUIRE(source.is_pinned());
+  const auto on_device = source.to(cuda, /*non_blocking=*/true);
+  auto back = torch::empty_like(source).pin_memory();
+  back.copy_(on_device, /*non_blocking=*/true);
+  torch::cuda::synchronize(0);  // the copies are asynchronous: wait before reading
+  CHECK(on_device.device() == cuda);
+  CHECK(torch::equal(back, source));
+  CHECK(torch::equal(on_device.cpu(), source));
+}
