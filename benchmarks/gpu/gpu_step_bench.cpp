@@ -181,6 +181,18 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  std::vector<const variant*> chosen;
+  for (const auto& name : s.variants) {
+    const variant* v = nullptr;
+    for (const auto& k : known_variants())
+      if (k.name == name) v = &k;
+    if (v == nullptr) {
+      std::cerr << "error: --variants: unknown variant '" << name << "'\n";
+      return 2;
+    }
+    chosen.push_back(v);
+  }
+
   torch::Device device(s.device);
   if (device.is_cuda()) {
     if (!torch::cuda::is_available()) {
@@ -202,14 +214,8 @@ int main(int argc, char** argv) {
                s.image_size, s.image_size, s.batch_size, s.num_landmarks, s.warmup, s.steps, device.str(),
                TORCH_VERSION, memory_statistics ? ", CUDA memory statistics" : ", no CUDA memory statistics");
   int failures = 0;
-  for (const auto& name : s.variants) {
-    const variant* v = nullptr;
-    for (const auto& k : known_variants())
-      if (k.name == name) v = &k;
-    if (v == nullptr) {
-      std::cerr << "error: --variants: unknown variant '" << name << "'\n";
-      return 2;
-    }
+  for (const variant* v : chosen) {
+    const auto& name = v->name;
     nlohmann::json j{{"variant", name}, {"device", device.str()}, {"image_size", s.image_size},
                      {"batch_size", s.batch_size}, {"steps", s.steps}};
     if (v->cuda_graph) {
