@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <mixtrain/core/device_copy.hpp>
 #include <mixtrain/core/fields.hpp>
 #include <mixtrain/core/roles.hpp>
 #include <mixtrain/data/annotation.hpp>
@@ -214,8 +215,8 @@ inline torch::Tensor pooled_logits(const torch::Tensor& output, class_pooling po
 // uint8 pixels [B, 1, H, W] become the normalised float input on the device.
 template <class Batch>
 torch::Tensor normalised_input(const Batch& b, torch::Device device, double mean, double std_dev) {
-  auto pixels = torch::from_blob(const_cast<std::uint8_t*>(b.pixels.data()), {b.size, 1, b.height, b.width}, torch::kUInt8)
-                    .to(device);
+  auto pixels = to_device_async(
+      torch::from_blob(const_cast<std::uint8_t*>(b.pixels.data()), {b.size, 1, b.height, b.width}, torch::kUInt8), device);
   return pixels.to(torch::kFloat32).mul_(1.0 / (255.0 * std_dev)).sub_(mean / std_dev);
 }
 
@@ -255,7 +256,7 @@ struct image_classes {
   }
   template <class Batch>
   static torch::Tensor labels_on(const Batch& b, torch::Device device) {
-    return torch::tensor(labels_of(b), torch::kInt64).to(device);
+    return to_device_async(torch::tensor(labels_of(b), torch::kInt64), device);
   }
   template <class Batch>
   device_batch to_device(const Batch& b, torch::Device device) const {

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <mixtrain/core/device_copy.hpp>
 #include <mixtrain/core/fields.hpp>
 #include <mixtrain/core/roles.hpp>
 #include <mixtrain/data/annotation.hpp>
@@ -107,18 +108,19 @@ struct landmark_heatmaps {
 
   // uint8 pixels become the normalised float input on the device.
   torch::Tensor input(const data::batch& b, torch::Device device) const {
-    auto pixels = torch::from_blob(const_cast<std::uint8_t*>(b.pixels.data()), {b.size, 1, b.height, b.width}, torch::kUInt8)
-                      .to(device);
+    auto pixels = to_device_async(
+        torch::from_blob(const_cast<std::uint8_t*>(b.pixels.data()), {b.size, 1, b.height, b.width}, torch::kUInt8), device);
     return pixels.to(torch::kFloat32).mul_(1.0 / (255.0 * config.std_dev)).sub_(config.mean / config.std_dev);
   }
 
   // Input plus Gaussian targets, rendered on the device at heatmap resolution.
   device_batch to_device(const data::batch& b, torch::Device device) const {
-    auto coords = torch::from_blob(const_cast<float*>(b.landmarks.data()), {b.size, b.num_landmarks, 2}, torch::kFloat32)
-                      .to(device);
+    auto coords = to_device_async(
+        torch::from_blob(const_cast<float*>(b.landmarks.data()), {b.size, b.num_landmarks, 2}, torch::kFloat32), device);
     coords = (coords + 0.5) / static_cast<double>(stride_) - 0.5;
     auto target = heatmap::render_gaussian(coords, b.height / stride_, b.width / stride_, config.sigma);
-    auto weight = torch::from_blob(const_cast<float*>(b.present.data()), {b.size, b.num_landmarks}, torch::kFloat32).to(device);
+    auto weight =
+        to_device_async(torch::from_blob(const_cast<float*>(b.present.data()), {b.size, b.num_landmarks}, torch::kFloat32), device);
     return {input(b, device), target, weight};
   }
 
