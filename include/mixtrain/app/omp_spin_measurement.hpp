@@ -28,6 +28,8 @@
 #include <nlohmann/json.hpp>
 #include <torch/version.h>
 
+#include <mixtrain/core/machine_cache.hpp>
+
 namespace mixtrain::app {
 
 struct spin_timing {
@@ -55,16 +57,6 @@ inline std::string choose_spincount(const std::vector<spin_timing>& timings) {
 }
 
 namespace omp_measure_detail {
-
-inline std::string cpuinfo_field(const std::string& field) {
-  std::ifstream in("/proc/cpuinfo");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(field, 0) == 0) {
-      const auto colon = line.find(':');
-      return colon == std::string::npos ? "" : line.substr(colon + 1 + (colon + 1 < line.size()));
-    }
-  return "";
-}
 
 // Runs argv with GOMP_SPINCOUNT set (unset for "libgomp") and returns the
 // median_step_s of its JSON line; nullopt on failure or timeout.
@@ -121,36 +113,13 @@ inline std::optional<double> child_step_seconds(const std::vector<std::string>& 
 
 }  // namespace omp_measure_detail
 
-inline std::filesystem::path mixtrain_cache_dir() {
-  if (const char* dir = std::getenv("MIXTRAIN_CACHE_DIR")) return dir;
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME")) return std::filesystem::path(xdg) / "mixtrain";
-  if (const char* home = std::getenv("HOME")) return std::filesystem::path(home) / ".cache" / "mixtrain";
-  return std::filesystem::temp_directory_path() / "mixtrain-cache";
-}
-
-// What the measurement depends on; its hash names the cache file.
-inline nlohmann::json omp_measurement_key(const std::string& recipe) {
-  return {{"cpu", omp_measure_detail::cpuinfo_field("model name")},
-          {"cpu_flags_hash", std::hash<std::string>{}(omp_measure_detail::cpuinfo_field("flags"))},
-          {"cores", std::thread::hardware_concurrency()},
-          {"libtorch", TORCH_VERSION},
-          {"recipe", recipe}};
-}
-
-inline std::filesystem::path omp_cache_file(const nlohmann::json& key) {
-  return mixtrain_cache_dir() / ("omp-spincount-" + std::to_string(std::hash<std::string>{}(key.dump())) + ".json");
-}
-
 // The cached choice for this machine and recipe, measuring it first when absent.
 // `fallback` is used (and cached, with the reason) when the measurement fails.
 inline std::string measured_spincount(const std::string& recipe, const std::string& fallback) {
-  const auto key = omp_measurement_key(recipe);
-  const auto file = omp_cache_file(key);
-  if (std::ifstream in{file}) {
-    const auto j = nlohmann::json::parse(in, nullptr, false);
-    if (!j.is_discarded() && j.value("key", nlohmann::json()) == key && j.contains("omp_spincount"))
-      return j["omp_spincount"].get<std::string>();
-  }
+  const auto key = machine_key(recipe);
+  const auto file = machine_cache_file("omp-spincount", key);
+  const auto cached = read_machine_cache("omp-spincount", key, "omp_spincount");
+  if (cached && (*cached)["omp_spincount"].is_string()) return (*cached)["omp_spincount"].get<std::string>();
   std::cerr << "OpenMP: measuring the spin count for this machine (once; cached in " << file.string() << ")\n";
   // About a second per child; a child over its cap ends the measurement (the fallback).
   const std::vector<std::string> argv = {recipe};
@@ -185,10 +154,7 @@ inline std::string measured_spincount(const std::string& recipe, const std::stri
   }
   record["omp_spincount"] = chosen;
   std::cerr << "OpenMP: spin count " << chosen << " (" << measured.dump() << ")\n";
-  std::error_code ignored;
-  std::filesystem::create_directories(file.parent_path(), ignored);
-  const auto temporary = file.string() + "." + std::to_string(getpid());
-  if (std::ofstream(temporary) << record.dump(2) << "\n") std::filesystem::rename(temporary, file, ignored);
+  write_machine_cache("omp-spincount", record);
   return chosen;
 }
 
