@@ -58,6 +58,7 @@ typename Trainer::target_info describe_targets(Trainer& t, int num_landmarks) {
 
 template <class Trainer>
 int run_describe(Trainer& t, command_line<Trainer>& cl) {
+  t.run.measure_switches = false;  // describes the recipe, runs nothing
   t.build(describe_targets(t, cl.num_landmarks));
   const auto description = t.describe();
   std::cout << (cl.json ? description.dump() : description.dump(2)) << "\n";

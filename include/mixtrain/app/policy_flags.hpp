@@ -32,14 +32,17 @@ inline constexpr auto library_policies =
                          policy::warmup_cosine<>, policy::step_decay<>, policy::reduce_on_plateau<>,
                          policy::grad_clip<>, policy::channels_last, policy::amp<bf16>, policy::distributed_flags>;
 
-// --multi_gpu's answer: there is no GPU data parallelism in this build (the
-// CPU one is mt::policy::distributed with --nproc N).
-inline std::string multi_gpu_refusal(bool cuda_visible) {
-  return cuda_visible ? "data parallelism across GPUs (NCCL) is not built yet; for CPU ranks add mt::policy::distributed "
-                        "to the recipe and pass --nproc N"
-                      : "no GPU is visible (this LibTorch has no CUDA, or the machine no device), so there is nothing "
-                        "to map ranks to; for data parallelism on CPU add mt::policy::distributed to the recipe and "
-                        "pass --nproc N";
+// --multi_gpu's answer where it cannot run: no GPU to map ranks to, or a
+// recipe without mt::policy::distributed, which runs the ranks (one per
+// local GPU over NCCL; a build without NCCL is refused by the policy).
+inline std::string multi_gpu_refusal(bool cuda_visible, bool recipe_has_distributed_policy) {
+  if (!cuda_visible)
+    return "no GPU is visible (this LibTorch has no CUDA, or the machine no device), so there is nothing to map ranks "
+           "to; for data parallelism on CPU add mt::policy::distributed to the recipe and pass --nproc N";
+  if (!recipe_has_distributed_policy)
+    return "this recipe has no data parallelism: add mt::policy::distributed to the recipe (one rank per local GPU, "
+           "NCCL) and rebuild";
+  return "";
 }
 
 // One flag and the recipe entries that would register it ("A or B").
@@ -67,6 +70,13 @@ struct spelling<T<C>> {
 template <template <class, auto> class T, class Tag, auto C>
 struct spelling<T<Tag, C>> {
   static std::string base() { return "mt::policy::" + std::string(T<Tag, C>::name) + "<mt::" + std::string(Tag::name) + ">"; }
+  static std::string with(std::string_view) { return base(); }
+};
+
+// channels_last is the alias of channels_last_layout<>, spelled without <>.
+template <>
+struct spelling<policy::channels_last> {
+  static std::string base() { return "mt::policy::channels_last"; }
   static std::string with(std::string_view) { return base(); }
 };
 

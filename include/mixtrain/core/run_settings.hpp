@@ -15,6 +15,9 @@ struct run_settings {
   std::string recipe_name = "recipe";
   bool skip_bad_samples = false;
   std::string device = "cpu";
+  // build() settles `auto` switches (autocast, channels-last) by measurement;
+  // commands that run no model (describe) turn it off.
+  bool measure_switches = true;
   // A new run from another run's weights (nothing else); strict: every
   // tensor must match by name and shape. The app owns the flags.
   std::filesystem::path init_from;

@@ -6,11 +6,12 @@
 // The loop also keeps a run safe without any policy: SIGINT/SIGTERM stop it at
 // the next window end with a recovery checkpoint, a window with a NaN or inf
 // loss is skipped (and too many in a row stop the run), and the output folder
-// is checked before training. (About 500 lines on purpose: the loop is one
-// class whose members share the policy tuple and the context; what could
-// stand alone lives beside it: checkpoints and describe in trainer_state.hpp,
-// the loss bookkeeping in epoch_loss.hpp and nonfinite_guard.hpp, signals in
-// stop_signals.hpp.)
+// is checked before training. (The loop is one class whose members share the
+// policy tuple and the context; its longer members are defined in
+// trainer_loop.hpp, and what could stand alone lives beside it: checkpoints
+// and describe in trainer_state.hpp, the loss bookkeeping in epoch_loss.hpp
+// and nonfinite_guard.hpp, signals in stop_signals.hpp, `auto` switches in
+// trainer_switches.hpp.)
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -36,6 +37,7 @@
 #include <mixtrain/core/run_settings.hpp>
 #include <mixtrain/core/stop_signals.hpp>
 #include <mixtrain/core/trainer_state.hpp>
+#include <mixtrain/core/trainer_switches.hpp>
 #include <mixtrain/io/checkpoint.hpp>
 #include <mixtrain/io/files.hpp>
 #include <mixtrain/io/weights.hpp>
@@ -100,6 +102,7 @@ class trainer {
         targets, model_facts{model_spec::name, model_spec::output_stride, 1, model::has_global_class_head<model_spec>});
     model_.emplace(model_spec::build(build_options_));
     (*model_)->to(device());
+    if (run.measure_switches) detail::settle_measured_switches(*this, build_options_.in_channels);
     emit(hook::prepare_model{}, *model_);
     // Listed once: a parameters() walk builds a name-keyed dict, tens of µs per
     // call, and loading a checkpoint updates these tensors in place.
@@ -314,68 +317,7 @@ class trainer {
     bool nonfinite_stop = false;         // too many NaN/inf windows in a row: a failed run
   };
 
-  fit_result fit(const sample_set& train, const sample_set& valid) {
-    auto& c = *ctx_;
-    check_output_folder();
-    c.output_dir = run.output_dir;
-    identity_ = run_identity(train);
-    if (resumed_from_) detail::require_same_run(resumed_from_->path, resumed_from_->identity, identity_);
-    guard_ = nonfinite_guard(run.fit.max_nonfinite_steps);
-    guard_.protect((*model_)->buffers());
-    if constexpr (requires { task.prepare(train); }) task.prepare(train);  // e.g. a baseline from the training set
-    auto pipeline = data.make_pipeline(train, settings(true));
-    run.fit.num_workers = pipeline->num_workers();
-    c.batches_per_epoch = pipeline->batches_per_epoch();
-    const auto window = accumulation_steps();
-    c.updates_per_epoch = (c.batches_per_epoch + window - 1) / window;
-    c.epochs = run.fit.epochs;
-    const bool resuming = c.epoch > 0 || c.batch_in_epoch > 0;
-    if (!run.init_from.empty()) {
-      if (resuming || c.global_step > 0)
-        throw std::runtime_error("--init_from starts a new run from weights; it cannot be combined with --resume");
-      const auto report = load_weights(run.init_from, run.init_strict);
-      *c.log << "initialised from " << run.init_from.string() << ": " << report.describe() << "\n";
-    }
-    const stop_signals signals;  // SIGINT/SIGTERM noted until fit returns
-    signal_noted_ = false;
-    c.fit_started = clock::now();
-    c.fit_first_step = c.global_step + 1;
-    emit(hook::on_fit_begin{}, c);
-    (*model_)->train();
-    optimizer_->zero_grad();
-    fit_result result;
-    for (; c.epoch < run.fit.epochs && !c.stop_requested; ++c.epoch) {
-      if (!train_epoch(*pipeline, window, samples_in(train))) {
-        // Stopped at a window boundary mid-epoch; the counters point at the
-        // next micro-batch, so a checkpoint written now resumes exactly there.
-        write_recovery();
-        emit(hook::on_interrupt{}, c);
-        break;
-      }
-      c.batch_in_epoch = 0;
-      result.validation.emplace(evaluate(valid));
-      c.metrics = result.validation->metrics;
-      c.validated = true;
-      emit(hook::on_validation_end{}, c);
-      c.statistics.learning_rate = optimizer_->param_groups().front().options().get_lr();
-      c.statistics.epoch_seconds = seconds_since(epoch_started_);
-      ++result.epochs_run;
-      // The epoch is done: counters point at the next one, so a checkpoint
-      // written now resumes there.
-      ++c.epoch;
-      emit(hook::on_epoch_end{}, c);
-      save_checkpoint(run.output_dir / "last.pt");
-      if constexpr (synchronised) agree({});  // stop requests too: every rank leaves after the same epoch
-      else poll_signals();  // one that came during validation stops here, at the epoch's end
-      if (signal_noted_) write_recovery();
-      --c.epoch;
-    }
-    emit(hook::on_fit_end{}, c);
-    pipeline->stop();
-    result.interrupted_by_signal = signal_noted_;
-    result.nonfinite_stop = guard_.exhausted();
-    return result;
-  }
+  fit_result fit(const sample_set& train, const sample_set& valid);  // core/trainer_loop.hpp
 
  private:
   using clock = std::chrono::steady_clock;
@@ -394,34 +336,7 @@ class trainer {
 
   // One epoch's training part; false when a stop request ended it early.
   template <class Pipeline>
-  bool train_epoch(Pipeline& pipeline, std::int64_t window, std::int64_t samples) {
-    auto& c = *ctx_;
-    epoch_started_ = clock::now();
-    const double wait_before = pipeline.wait_seconds();
-    pipeline.start_epoch(static_cast<std::uint64_t>(c.epoch), c.batch_in_epoch);
-    emit(hook::on_epoch_begin{}, c);
-    epoch_loss_.start(device(), c.batch_in_epoch > 0);  // resumed mid-epoch: go on with its sums
-    auto progress = batch_progress::start(pipeline, c.batch_in_epoch, samples, run.fit.batch_size);
-    std::int64_t micro_batches = 0;
-    while (auto b = pipeline.next()) {
-      const auto position = window_at(c.batch_in_epoch, c.batches_per_epoch, window);
-      c.window_length = position.length;
-      auto batch = task.to_device(*b, device());
-      const auto size = batch.input.size(0);
-      train_micro_batch(std::move(batch), position.ends);
-      ++micro_batches;
-      ++c.batch_in_epoch;
-      progress.add(size);
-      emit(hook::on_train_batch{}, c, progress);
-      if (c.stop_requested && position.ends) break;
-    }
-    auto& s = c.statistics;
-    s.images = progress.images;
-    s.train_seconds = seconds_since(epoch_started_);
-    s.wait_seconds = pipeline.wait_seconds() - wait_before;
-    s.train_loss = micro_batches > 0 ? epoch_loss_.mean() : 0.0;  // the epoch's one read-back of losses
-    return c.batch_in_epoch >= c.batches_per_epoch;
-  }
+  bool train_epoch(Pipeline& pipeline, std::int64_t window, std::int64_t samples);
 
   auto forward_scopes() {
     return hana::transform(policies, [&](auto& p) {
@@ -448,76 +363,19 @@ class trainer {
 
   // The end of an accumulation window: the step, or a skip when a loss of the
   // window was not finite (then the gradients are dropped and counted).
-  void end_window() {
-    auto& c = *ctx_;
-    auto count = window_count_;
-    window_count_ = torch::Tensor();
-    bool finite = guard_.window_finite_here();
-    if constexpr (synchronised) {
-      const auto agreed = agree({.window_end = true, .count = count, .finite = finite});
-      count = agreed.count;
-      finite = agreed.finite;
-    }
-    count = count.clamp_min(1.0);
-    if (!guard_.conclude(finite)) {
-      ++c.nonfinite_steps;
-      optimizer_->zero_grad();
-      emit(hook::after_skipped_step{}, c);
-      if (guard_.exhausted())
-        c.request_stop(fmt::format("{} optimizer steps in a row had a NaN or inf loss (--max_nonfinite_steps {}); "
-                                   "each was skipped, so the weights are those of the last finite step",
-                                   guard_.consecutive(), guard_.limit()));
-      if constexpr (!synchronised) poll_signals();
-      return;
-    }
-    if (c.window_length > 1 || synchronised) normalise_gradients(count);
-    emit(hook::unscale_gradients{}, c);
-    if (all_agree_to_step()) {
-      optimizer_->step();
-      ++c.global_step;
-      emit(hook::after_optimizer_step{}, c);
-    } else {
-      emit(hook::after_skipped_step{}, c);
-    }
-    optimizer_->zero_grad();
-    if constexpr (!synchronised) poll_signals();
-  }
+  void end_window();
 
   // Data parallelism: the ranks exchange their window (or epoch-end) state;
   // a signal or stop request on any rank stops all at the same point. Signals
   // are read only here, so no rank can act on one the others have not seen.
-  rank_agreement agree(rank_agreement a) {
-    auto& c = *ctx_;
-    a.signal = signal_noted_ ? 0 : stop_signals::pending();
-    a.stop = c.stop_requested;
-    emit(hook::synchronise{}, c, a);
-    if (a.signal != 0 && !signal_noted_) {
-      signal_noted_ = true;
-      c.request_stop(std::string(stop_signals::describe(a.signal)) + (c.world_size > 1 ? " (by a rank)" : ""));
-    }
-    if (a.stop && !c.stop_requested) c.request_stop("another rank requested a stop");
-    return a;
-  }
+  rank_agreement agree(rank_agreement a);
 
   // A first SIGINT/SIGTERM becomes a stop request (at a window end or after
   // an epoch, the points a checkpoint can resume from).
-  void poll_signals() {
-    if (signal_noted_) return;
-    if (const int signal_number = stop_signals::pending(); signal_number != 0) {
-      signal_noted_ = true;
-      ctx_->request_stop(stop_signals::describe(signal_number));
-    }
-  }
+  void poll_signals();
 
   // After a stop mid-epoch or a signal: a checkpoint that resumes exactly here.
-  void write_recovery() {
-    auto& c = *ctx_;
-    const auto path = run.output_dir / "recovery.pt";
-    save_checkpoint(path);
-    *c.log << fmt::format("{}: wrote {} at epoch {}, batch {}; continue with --resume {}\n", c.stop_reason,
-                          path.string(), c.epoch + 1, c.batch_in_epoch, path.string())
-           << std::flush;
-  }
+  void write_recovery();
 
   struct resume_source {
     std::filesystem::path path;
@@ -540,3 +398,5 @@ class trainer {
 };
 
 }  // namespace mixtrain
+
+#include <mixtrain/core/trainer_loop.hpp>  // the loop's longer members

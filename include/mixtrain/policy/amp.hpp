@@ -11,13 +11,10 @@
 // scaling events at all. On a CPU, bf16 is fast only with native support
 // (AVX-512 BF16, AMX); elsewhere LibTorch falls back to a slow convolution
 // (HRNet-W32 at 1024 px: minutes per micro-batch instead of ~20 s). So on CPU
-// amp<bf16> times one convolution both ways before its first forward pass and
-// runs in float32, saying so on stderr, when bf16 is slower (training,
-// evaluate and predict alike); --mixed_precision=force keeps bf16.
-#include <algorithm>
-#include <chrono>
+// amp<bf16> leaves autocast to the trainer's start-up measurement of the
+// recipe's own model (core/switch_measurement.hpp, cached per machine), which
+// keeps it only where it is faster; --mixed_precision=force keeps bf16.
 #include <concepts>
-#include <iostream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,12 +22,12 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
-#include <fmt/core.h>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <mixtrain/core/compat.hpp>
 #include <mixtrain/core/fields.hpp>
+#include <mixtrain/core/switch_measurement.hpp>
 
 namespace mixtrain {
 
@@ -77,25 +74,6 @@ struct loss_scale_state {
   }
 };
 
-// Seconds of the fastest of three forward and backward passes of a 3x3
-// convolution (32 channels, 2x96x96), under autocast to `dtype` or not.
-inline double convolution_seconds(torch::Device device, std::optional<torch::ScalarType> dtype) {
-  torch::nn::Conv2d conv(torch::nn::Conv2dOptions(32, 32, 3).padding(1));
-  conv->to(device);
-  const auto input = torch::randn({2, 32, 96, 96}, torch::TensorOptions(device));
-  double best = 1e30;
-  for (int i = 0; i < 3; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    {
-      std::optional<compat::autocast_scope> scope;
-      if (dtype) scope.emplace(device.type(), *dtype);
-      conv->forward(input).sum().backward();
-    }
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  return best;
-}
-
 // Autocast alone (what amp<bf16> is); amp<fp16> adds loss scaling below.
 template <class Precision, amp_config C>
 struct amp_autocast {
@@ -137,6 +115,7 @@ struct amp_autocast {
     j["precision"] = Precision::name;
     if constexpr (!scales_loss)
       for (const auto* key : {"init_scale", "growth_factor", "backoff_factor", "growth_interval"}) j.erase(key);
+    if (measured_faster_) j["in_use"] = *measured_faster_ && config.enabled;
     return j;
   }
 
@@ -144,27 +123,26 @@ struct amp_autocast {
   // 2.4): the step then runs in float32, still with loss scaling.
   [[nodiscard]] std::optional<compat::autocast_scope> forward_scope(auto& ctx) const {
     if (!config.enabled || !compat::autocast_supports(ctx.device.type(), Precision::dtype)) return std::nullopt;
-    if (!measured_faster_) measured_faster_ = faster_than_float32(ctx.device);
-    if (!*measured_faster_) return std::nullopt;
+    if (measured_faster_ == false) return std::nullopt;
     return std::optional<compat::autocast_scope>(std::in_place, ctx.device.type(), Precision::dtype);
   }
 
- protected:
-  // bf16 on CPU is measured against float32 here, on this machine, once.
-  bool faster_than_float32(torch::Device device) const {
-    if (!config.measure_on_cpu || !device.is_cpu() || Precision::dtype != torch::kBFloat16) return true;
-    const double float32 = convolution_seconds(device, std::nullopt);
-    const double reduced = convolution_seconds(device, Precision::dtype);
-    if (reduced <= 1.1 * float32) return true;
-    std::cerr << fmt::format(
-        "note: --mixed_precision: a {} convolution takes {:.1f}x the float32 time on this CPU (measured now: {:.1f} ms "
-        "against {:.1f} ms), so this run computes in float32; --mixed_precision=force keeps {}\n",
-        Precision::name, reduced / float32, 1e3 * reduced, 1e3 * float32, Precision::name);
-    return false;
+  // What the start-up measurement leaves open (core/switch_measurement.hpp):
+  // bf16 autocast on a CPU, unless forced; elsewhere autocast is fixed on.
+  void offer_switches(switch_probe& probe, torch::Device device) const {
+    if (!config.enabled || !compat::autocast_supports(device.type(), Precision::dtype)) return;
+    probe.autocast_dtype = Precision::dtype;
+    probe.precision = Precision::name;
+    if (config.measure_on_cpu && device.is_cpu() && Precision::dtype == torch::kBFloat16) probe.measure_autocast = true;
+    else probe.fixed.autocast = true;
   }
+  void use_switches(const switch_setting& chosen) { measured_faster_ = chosen.autocast; }
+  // Autocast in use after the measurement; nullopt before it.
+  [[nodiscard]] std::optional<bool> measured_in_use() const { return measured_faster_; }
 
+ protected:
   std::string flag_value_;
-  mutable std::optional<bool> measured_faster_;  // bf16 on CPU: measured at the first forward pass
+  std::optional<bool> measured_faster_;  // set by the start-up measurement
 };
 
 // bfloat16 has float32's range: no loss scaling, no scaling hooks at all.

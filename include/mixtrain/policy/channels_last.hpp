@@ -5,6 +5,12 @@
 // convolutions then run without layout reorders, and LibTorch propagates the
 // layout through convolution, normalisation, activation and interpolation, so
 // activations stay NHWC through the model.
+// Whether NHWC is faster depends on the model and the CPU, so on a CPU the
+// layout is left to the trainer's start-up measurement of the recipe's own
+// model (core/switch_measurement.hpp, cached per machine), unless
+// --channels_last=force or measure_on_cpu = false; on a GPU it is on.
+#include <optional>
+#include <string>
 #include <string_view>
 #include <tuple>
 
@@ -13,30 +19,51 @@
 #include <torch/torch.h>
 
 #include <mixtrain/core/fields.hpp>
+#include <mixtrain/core/switch_measurement.hpp>
 
 namespace mixtrain::policy {
 
 struct channels_last_config {
   bool enabled = true;
+  bool measure_on_cpu = true;  // keep NHWC only where it measures faster
 
   static constexpr auto fields() {
-    return std::tuple{field{&channels_last_config::enabled, "enabled",
-                            flag{"--channels_last", "NHWC memory layout (--channels_last=false: off)"}}};
+    using c = channels_last_config;
+    return std::tuple{field{&c::enabled, "enabled",
+                            flag{"--channels_last", "NHWC memory layout: on where measured faster (alone or =true), "
+                                                    "=force, or =false"}},
+                      field{&c::measure_on_cpu, "measure_on_cpu"}};
   }
 };
 
-struct channels_last {
+// mt::policy::channels_last (measured on CPU), or
+// mt::policy::channels_last_layout<{.measure_on_cpu = false}> (always NHWC).
+template <channels_last_config C = channels_last_config{}>
+struct channels_last_layout {
   static constexpr std::string_view name = "channels_last";
   static constexpr std::string_view exclusive = "channels_last";
   using config_type = channels_last_config;
 
-  config_type config{};
+  config_type config = C;
 
-  void add_flags(CLI::App& cli) { add_field_flags(cli, config); }
-  [[nodiscard]] nlohmann::json describe() const { return describe_fields(config); }
+  void add_flags(CLI::App& cli) {
+    cli.add_flag("--channels_last{true}", flag_value_,
+                 "NHWC memory layout: on where measured faster (alone or =true), =force, or =false")
+        ->check(CLI::IsMember({"true", "false", "force", "on", "off", "auto"}))
+        ->each([this](const std::string& v) {
+          config.enabled = v != "false" && v != "off";
+          if (v == "force") config.measure_on_cpu = false;
+        });
+  }
+
+  [[nodiscard]] nlohmann::json describe() const {
+    auto j = describe_fields(config);
+    if (measured_) j["in_use"] = in_use();
+    return j;
+  }
 
   void prepare_model(auto& holder) const {
-    if (!config.enabled) return;
+    if (!in_use()) return;
     auto& model = *holder;
     torch::NoGradGuard no_grad;
     // set_data keeps each tensor's identity, so references to it stay valid.
@@ -47,8 +74,25 @@ struct channels_last {
   }
 
   void prepare_input(auto&, torch::Tensor& input) const {
-    if (config.enabled && input.dim() == 4) input = input.contiguous(torch::MemoryFormat::ChannelsLast);
+    if (in_use() && input.dim() == 4) input = input.contiguous(torch::MemoryFormat::ChannelsLast);
   }
+
+  // What the start-up measurement leaves open (core/switch_measurement.hpp).
+  void offer_switches(switch_probe& probe, torch::Device device) const {
+    if (!config.enabled) return;
+    if (config.measure_on_cpu && device.is_cpu()) probe.measure_channels_last = true;
+    else probe.fixed.channels_last = true;
+  }
+  void use_switches(const switch_setting& chosen) { measured_ = chosen.channels_last; }
+
+  // On, and not measured slower.
+  [[nodiscard]] bool in_use() const { return config.enabled && measured_.value_or(true); }
+
+ private:
+  std::string flag_value_;
+  std::optional<bool> measured_;  // set by the start-up measurement
 };
+
+using channels_last = channels_last_layout<>;
 
 }  // namespace mixtrain::policy
