@@ -9,7 +9,8 @@ repeats=${2:-2}
 recipe="$build/recipes/aariz_hrnet_w32"
 peer="$(dirname "$0")/hrnet_step_peer.py"
 common=(--image_size 256 256 --batch_size 2 --steps 5 --warmup 1)
-declare -A cpp_flags=([fp32]="--channels_last=false" [fp32_channels_last]="" [bf16_channels_last]="--mixed_precision")
+declare -A cpp_flags=([fp32]="--channels_last=false" [fp32_channels_last]="--channels_last=force"
+                      [bf16_channels_last]="--mixed_precision=force --channels_last=force")
 declare -A py_flags=([fp32]="" [fp32_channels_last]="--channels_last" [bf16_channels_last]="--bf16 --channels_last")
 median() { /usr/bin/python3 -c 'import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])["median_step_s"])'; }
 for config in fp32 fp32_channels_last bf16_channels_last; do

@@ -69,8 +69,10 @@ function(mixtrain_add_script_test)
   add_test(NAME ${arg_NAME} COMMAND ${arg_COMMAND} ${where})
   # One LibTorch thread per test: ctest runs two tests at once on two cores.
   # A fixed spin count: recipes neither measure it nor re-execute at each start
-  # (app/openmp_env.hpp; e2e:omp_spincount_* tests that path).
-  set(environment OMP_NUM_THREADS=1 GOMP_SPINCOUNT=1000 ${arg_ENVIRONMENT})
+  # (app/openmp_env.hpp; e2e:omp_spincount_* tests that path). Measured
+  # choices (autocast, channels-last) are cached in the build tree, not ~/.cache.
+  set(environment OMP_NUM_THREADS=1 GOMP_SPINCOUNT=1000 MIXTRAIN_CACHE_DIR=${CMAKE_BINARY_DIR}/machine-cache
+                  ${arg_ENVIRONMENT})
   set_tests_properties(${arg_NAME} PROPERTIES TIMEOUT ${arg_TIMEOUT} LABELS "${arg_LABELS}"
                        ENVIRONMENT "${environment}" ${arg_PROPERTIES})
 endfunction()

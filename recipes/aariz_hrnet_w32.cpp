@@ -1,6 +1,7 @@
-// The seed's experiment: HRNet-W32 on Aariz at 1024x1024 with bf16 autocast
-// where this machine runs it faster (measured at start: AMX CPUs and GPUs yes, an
-// AVX2-only CPU no; --mixed_precision=force or =no decide by hand), channels-last, EMA, 4-step accumulation of batches of 2, warmup + cosine,
+// The seed's experiment: HRNet-W32 on Aariz at 1024x1024 with bf16 autocast and
+// channels-last where this machine runs them faster (the model timed at 128 px at
+// the first start, cached: AMX CPUs and GPUs yes, an AVX2-only CPU no; =force or
+// =false decide by hand), EMA, 4-step accumulation of batches of 2, warmup + cosine,
 // early stopping and checkpoints every 5 epochs. The landmark count comes from
 // the data (--dataset_path) or, for describe, --num_landmarks. The 2 GiB decoded-image cache
 // lives inside the 2 GiB memory budget: it is shrunk to what the batches in flight leave (logged).
@@ -15,8 +16,8 @@ using recipe = mt::recipe<
                     mt::augment::intensity<{}>>,
     mt::task::landmark_heatmaps<{.sigma = 2.0}, mt::loss::heatmap_mse, mt::heatmap::dark>,
     mt::optim::adamw<{.lr = 3e-4, .weight_decay = 1e-4}>,
-    mt::policy::amp<mt::bf16>,  // 'auto': kept only where a bf16 convolution measures faster than float32
-    mt::policy::channels_last,
+    mt::policy::amp<mt::bf16>,  // 'auto': kept only where measured faster (docs/policies.md)
+    mt::policy::channels_last,  // 'auto' likewise
     mt::policy::ema<{.decay = 0.9998}>,
     mt::policy::accumulate<{.steps = 4}>,
     mt::policy::warmup_cosine<{.warmup_epochs = 10}>,

@@ -133,7 +133,7 @@ constexpr int full_accumulation = 2;
 template <class Model>
 using full_recipe = mt::recipe<Model, data_spec, task_spec, mt::optim::adamw<full_adamw>,
                                mt::policy::amp<mt::bf16, {.enabled = false}>,
-                               mt::policy::channels_last,
+                               mt::policy::channels_last_layout<{.measure_on_cpu = false}>,  // fixed: the hand loop it is compared with is NHWC
                                mt::policy::ema<full_ema>,
                                mt::policy::accumulate<{.steps = full_accumulation}>,
                                mt::policy::grad_clip<full_clip>,

@@ -25,7 +25,7 @@ using recipe = mt::recipe<
     mt::optim::adamw<{.lr = 2e-3, .weight_decay = 1e-4}>,
     // bf16 forced on (no start-up measurement): the variant measures it.
     mt::when<v::amp == "bf16", mt::policy::amp<mt::bf16, {.enabled = true, .measure_on_cpu = false}>>,
-    mt::when<v::channels_last == "on", mt::policy::channels_last>,
+    mt::when<v::channels_last == "on", mt::policy::channels_last_layout<{.measure_on_cpu = false}>>,
     mt::when<(mt::axis_int(v::accumulate) > 1), mt::policy::accumulate<{.steps = mt::axis_int(v::accumulate)}>>,
     mt::fit<{.epochs = 40, .batch_size = 8, .num_workers = 2, .cache_mb = 512}>>;
 
