@@ -103,8 +103,9 @@ class command_line {
                                                  " to the recipe's type list and rebuild");
     if (use_compile_)
       std::cerr << "note: --use_compile is not needed: this recipe is already a compiled trainer specialised for its "
-                   "model and policies (no graph capture step exists to enable)\n";
-    if (multi_gpu_) throw CLI::ValidationError("--multi_gpu", multi_gpu_refusal(torch::cuda::is_available()));
+                   "model and policies; on CUDA, mixtrain::policy::cuda_graph_step captures forward and backward as a "
+                   "CUDA graph (docs/policies.md, \"cuda_graph\")\n";
+    choose_devices(t);
     if (parsed(synth) && synth_options.min_side > synth_options.max_side)
       throw CLI::ValidationError("--min_side", "must not exceed --max_side");
     auto& run = t.run;
@@ -120,6 +121,24 @@ class command_line {
   }
 
   static bool parsed(const CLI::App* sub) { return sub != nullptr && sub->parsed(); }
+
+  // --multi_gpu and each rank's GPU, through the data-parallel policy's
+  // choose_devices (policy/distributed.hpp); without one, or without a GPU
+  // or NCCL, --multi_gpu is refused with what is missing.
+  void choose_devices(Trainer& t) {
+    const int gpus = torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
+    bool answered = false;
+    std::string refusal;
+    boost::hana::for_each(t.policies, [&](auto& p) {
+      if constexpr (requires { p.choose_devices(t.run.device, multi_gpu_, gpus); }) {
+        answered = true;
+        refusal = p.choose_devices(t.run.device, multi_gpu_, gpus);
+      }
+    });
+    if (!multi_gpu_) return;
+    if (gpus == 0 || !answered) throw CLI::ValidationError("--multi_gpu", multi_gpu_refusal(gpus > 0, answered));
+    if (!refusal.empty()) throw CLI::ValidationError("--multi_gpu", refusal);
+  }
 
   // Whether the user gave a flag (not its compiled default): evaluate takes
   // the checkpoint's value for every flag not given.
@@ -169,7 +188,9 @@ class command_line {
   void add_seed_notes() {
     app.add_flag("--use_compile", use_compile_, "accepted from the seed script; prints why it is not needed")
         ->group("Not in this recipe");
-    app.add_flag("--multi_gpu", multi_gpu_, "data parallelism across GPUs")->group("Not in this recipe");
+    app.add_flag("--multi_gpu", multi_gpu_,
+                 "data parallelism across all local GPUs (one rank each, NCCL; needs mt::policy::distributed)")
+        ->group("Data parallelism");
   }
 
   void add_commands() {

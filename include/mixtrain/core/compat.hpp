@@ -93,3 +93,26 @@ inline bool autocast_supports(torch::DeviceType device, torch::ScalarType dtype)
 inline bool cuda_usable() { return torch::cuda::is_available(); }
 
 }  // namespace mixtrain::compat
+
+// c10d's collective engines (ProcessGroupGloo, ProcessGroupNCCL) derive from
+// c10d::ProcessGroup in LibTorch 1.13 and from c10d::Backend in 2.x, where
+// ProcessGroup became a dispatcher over backends. Both bases declare
+// allreduce and broadcast with the same signatures, and ProcessGroupNCCL's
+// constructor (store, rank, size, Options::create(high_priority_stream))
+// and its Options' `timeout` are the same in both, so only the base's name
+// differs. Declared here, defined by the c10d headers that use it.
+#if TORCH_VERSION_MAJOR >= 2
+namespace c10d {
+class Backend;
+}
+namespace mixtrain::compat {
+using c10d_backend = ::c10d::Backend;
+}
+#else
+namespace c10d {
+class ProcessGroup;
+}
+namespace mixtrain::compat {
+using c10d_backend = ::c10d::ProcessGroup;
+}
+#endif

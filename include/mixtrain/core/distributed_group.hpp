@@ -1,7 +1,9 @@
 #pragma once
 // One process's membership in a data-parallel run, on LibTorch's own c10d:
-// a TCPStore for the rendezvous (rank 0 serves it) and a Gloo process group
-// for the collectives, each bounded by the run's timeout. Only recipes that
+// a TCPStore for the rendezvous (rank 0 serves it) and a process group for
+// the collectives, each bounded by the run's timeout: Gloo on the CPU, NCCL
+// when the run's device is a CUDA device and the build has NCCL
+// (core/nccl_backend.hpp; a CUDA device without it is refused by name). Only recipes that
 // hold mt::policy::distributed include this header (c10d and Gloo cost
 // compile time).
 //
@@ -36,13 +38,21 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
+#include <mixtrain/core/compat.hpp>
 #include <mixtrain/core/distributed_launch.hpp>
+#include <mixtrain/core/nccl_backend.hpp>
 
 namespace mixtrain::distributed {
 
 class process_group {
  public:
-  process_group(const rank_environment& env, std::chrono::milliseconds timeout) : env_(env), timeout_(timeout) {
+  // `device`: the run's device on this rank (cuda:LOCAL_RANK with NCCL).
+  process_group(const rank_environment& env, std::chrono::milliseconds timeout, torch::Device device = torch::kCPU)
+      : env_(env), timeout_(timeout), device_(device.is_cuda() ? device : torch::Device(torch::kCPU)),
+        backend_name_(device.is_cuda() ? "NCCL" : "Gloo") {
+    if (device.is_cuda() && !nccl_built())
+      throw std::runtime_error(fmt::format("rank {}: the run's device is {}, whose ranks need NCCL, but {}", env.rank,
+                                           device.str(), nccl_unavailable_reason()));
     try {
       c10d::TCPStoreOptions options;
       options.port = static_cast<std::uint16_t>(env.master_port);
@@ -51,9 +61,15 @@ class process_group {
       options.waitWorkers = true;
       options.timeout = timeout;
       store_ = c10::make_intrusive<c10d::TCPStore>(env.master_addr, options);
-      auto gloo = c10d::ProcessGroupGloo::Options::create(timeout);
-      gloo->devices.push_back(device_for(env.master_addr));
-      group_ = c10::make_intrusive<c10d::ProcessGroupGloo>(store_, env.rank, env.world_size, gloo);
+      if (device_.is_cuda()) {
+#ifdef MIXTRAIN_WITH_NCCL
+        group_ = make_nccl_backend(store_, env.rank, env.world_size, timeout, device_);
+#endif
+      } else {
+        auto gloo = c10d::ProcessGroupGloo::Options::create(timeout);
+        gloo->devices.push_back(device_for(env.master_addr));
+        group_ = c10::make_intrusive<c10d::ProcessGroupGloo>(store_, env.rank, env.world_size, gloo);
+      }
     } catch (const std::exception& e) {
       abandon();
       throw std::runtime_error(fmt::format(
@@ -73,6 +89,10 @@ class process_group {
 
   [[nodiscard]] int rank() const { return env_.rank; }
   [[nodiscard]] int size() const { return env_.world_size; }
+  // Where the collectives' tensors must live: the CUDA device for NCCL, the
+  // CPU for Gloo.
+  [[nodiscard]] torch::Device device() const { return device_; }
+  [[nodiscard]] const char* backend_name() const { return backend_name_; }
 
   // Sums each tensor over the ranks, in place. All are launched before the
   // first wait, so Gloo may move one while the next is summed.
@@ -139,8 +159,8 @@ class process_group {
     } catch (const std::exception& e) {
       broken_ = true;
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      throw std::runtime_error(fmt::format("rank {}: {} failed after {:.1f} s: {} (Gloo: {})", env_.rank, what, seconds,
-                                           diagnose(), first_line(e.what())));
+      throw std::runtime_error(fmt::format("rank {}: {} failed after {:.1f} s: {} ({}: {})", env_.rank, what, seconds,
+                                           diagnose(), backend_name_, first_line(e.what())));
     }
   }
 
@@ -241,8 +261,10 @@ class process_group {
 
   rank_environment env_;
   std::chrono::milliseconds timeout_;
+  torch::Device device_;
+  const char* backend_name_;
   c10::intrusive_ptr<c10d::TCPStore> store_;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
+  c10::intrusive_ptr<compat::c10d_backend> group_;  // Gloo or NCCL
   std::atomic<std::int64_t> collectives_{0};
   std::vector<c10::intrusive_ptr<c10d::Work>> started_;
   std::atomic<bool> stopping_{false};

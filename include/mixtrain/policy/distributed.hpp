@@ -1,9 +1,12 @@
 #pragma once
-// Data-parallel training on LibTorch's c10d with Gloo: one process per rank,
+// Data-parallel training on LibTorch's c10d (Gloo on the CPU, NCCL on CUDA
+// devices, core/distributed_group.hpp): one process per rank,
 // each on its own shard of every epoch (the loop passes the rank to the data
 // source), the same weights everywhere. This policy
 //   - joins the group when WORLD_SIZE is set (torchrun's variables), or
 //     starts the ranks itself with --nproc N (core/distributed_launch.hpp);
+//     --multi_gpu starts one rank per local GPU, and a rank whose --device
+//     is "cuda" trains on cuda:LOCAL_RANK (choose_devices, from app/cli.hpp);
 //   - broadcasts rank 0's parameters and buffers once the model is built
 //     (a --resume or --init_from then loads the same file on every rank);
 //   - during the last backward of each accumulation window (never on the
@@ -26,6 +29,7 @@
 #include <optional>
 #include <ostream>
 #include <streambuf>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -75,6 +79,25 @@ struct distributed {
     return mixtrain::distributed::launch_local_ranks(config.nproc, config.master_port, config.timeout_s);
   }
 
+  // --multi_gpu and the device of each rank, before anything is built
+  // (app/cli.hpp): --multi_gpu means one rank per local GPU (the --nproc
+  // launcher starts them, each re-running this with WORLD_SIZE set), and a
+  // rank of a run on "cuda" trains on cuda:LOCAL_RANK, as torchrun's ranks
+  // expect. Returns why --multi_gpu cannot be served here, or "" when it can.
+  std::string choose_devices(std::string& device, bool multi_gpu, int visible_gpus) {
+    if (multi_gpu) {
+      if (visible_gpus == 0) return "";  // the caller's refusal names the missing GPU
+      if (!mixtrain::distributed::nccl_built()) return mixtrain::distributed::nccl_unavailable_reason();
+      device = "cuda";
+      if (std::getenv("WORLD_SIZE") == nullptr) config.nproc = visible_gpus;
+    }
+    if (device == "cuda") {
+      if (const auto env = mixtrain::distributed::rank_environment::from_environment(); env && env->world_size > 1)
+        device = "cuda:" + std::to_string(env->local_rank);
+    }
+    return "";
+  }
+
   // Right after the model is built: the rank decides who logs and writes,
   // and rank 0's initial parameters and buffers reach every rank, whatever
   // the order of the recipe's policies (EMA's on_fit_begin then copies the
@@ -83,7 +106,8 @@ struct distributed {
   void on_model_ready(auto& ctx) {
     const auto env = mixtrain::distributed::rank_environment::from_environment();
     if (!env || env->world_size == 1) return;
-    group_ = std::make_shared<mixtrain::distributed::process_group>(*env, std::chrono::seconds(config.timeout_s));
+    group_ = std::make_shared<mixtrain::distributed::process_group>(*env, std::chrono::seconds(config.timeout_s),
+                                                                     ctx.device);
     ctx.rank = env->rank;
     ctx.world_size = env->world_size;
     if (ctx.rank != 0) ctx.log = &silent_->stream;
@@ -99,9 +123,9 @@ struct distributed {
   void on_fit_begin(auto& ctx) {
     if (!group_) return;
     plan_buckets(ctx.parameters());
-    *ctx.log << fmt::format("distributed: {} ranks (Gloo), rank 0's initial weights broadcast; each rank trains on "
+    *ctx.log << fmt::format("distributed: {} ranks ({}), rank 0's initial weights broadcast; each rank trains on "
                               "its shard\n",
-                              ctx.world_size);
+                              ctx.world_size, group_->backend_name());
   }
 
   // Before the window's last backward: the hooks start the buckets.
@@ -141,8 +165,12 @@ struct distributed {
         }
     }
     armed_ = false;
-    group_->start_sum(header, what);
+    // NCCL sums device tensors only; its wait() orders the stream, and the
+    // blocking copy back below then waits for the sum (Gloo: the same tensor).
+    auto wire = header.to(group_->device());
+    group_->start_sum(wire, what);
     group_->wait_started(what);
+    if (!wire.is_same(header)) header.copy_(wire);
     if (a.window_end)
       for (std::size_t i = 0; i < params_.size(); ++i)
         if (params_[i].grad().defined()) params_[i].mutable_grad().copy_(slot(i).view(params_[i].sizes()));
