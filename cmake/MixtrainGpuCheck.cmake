@@ -17,6 +17,11 @@ function(mixtrain_use_cuda_if_built target)
   endif()
 endfunction()
 
+# NCCL's nccl.h, which a Python torch's ProcessGroupNCCL.hpp includes but
+# which lives in the nvidia-nccl wheel beside it (scripts/gpu-check finds
+# it); without it the NCCL test fails, naming what is missing.
+set(MIXTRAIN_NCCL_INCLUDE_DIR "" CACHE PATH "folder holding nccl.h (a Python torch's nvidia/nccl/include)")
+
 set(MIXTRAIN_DEPS_DIR "" CACHE PATH "header-only dependencies prepared by scripts/gpu-check --prepare-deps")
 if(NOT EXISTS "${MIXTRAIN_DEPS_DIR}/mixtrain-deps.txt")
   message(FATAL_ERROR "MIXTRAIN_GPU_CHECK: -DMIXTRAIN_DEPS_DIR must name a folder made by "

@@ -1,20 +1,32 @@
 // Checks that need a CUDA device: bf16 autocast, fp16 loss scaling with the
-// library's amp policy, and non-blocking copies from pinned host memory. On a
+// library's amp policy, non-blocking copies from pinned host memory
+// (core/device_copy.hpp), CUDA-graph steps (policy/cuda_graph.hpp) against
+// eager ones, and a one-rank NCCL group (core/nccl_backend.hpp). On a
 // machine without CUDA each test says "skipped: no CUDA device" (a Catch
 // warning, which ctest's SKIP_REGULAR_EXPRESSION turns into Skipped) and
 // checks nothing. scripts/gpu-check runs them on a GPU machine and fails if
 // any of them skips there.
+// LibTorch first: a glog-based LibTorch (Debian's) defines a CHECK of its
+// own, which Catch's must replace, not the other way round.
+#include <torch/torch.h>
+
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <optional>
 #include <vector>
 
-#include <torch/torch.h>
-
 #include <mixtrain/core/compat.hpp>
+#include <mixtrain/core/device_copy.hpp>
+#include <mixtrain/core/nccl_backend.hpp>
 #include <mixtrain/policy/amp.hpp>
+#include <mixtrain/policy/cuda_graph.hpp>
+
+#ifdef MIXTRAIN_WITH_NCCL
+#include <torch/csrc/distributed/c10d/HashStore.hpp>
+#endif
 
 namespace mt = mixtrain;
 
@@ -192,4 +204,116 @@ TEST_CASE("gpu: non-blocking copies from pinned host memory to CUDA and back equ
   CHECK(on_device.device() == cuda);
   CHECK(torch::equal(back, source));
   CHECK(torch::equal(on_device.cpu(), source));
+}
+
+TEST_CASE("gpu: to_device_async copies host batches through pinned memory, each equal to its source", "[gpu]") {
+  if (!cuda_visible()) return;
+  // Twenty batches from host tensors that die at once: if a pinned block
+  // were handed out again before its copy ran, a later batch would overwrite
+  // an earlier one's source (the caching host allocator's recorded events
+  // prevent exactly that).
+  std::vector<torch::Tensor> on_device;
+  for (int i = 0; i < 20; ++i) {
+    const auto host = torch::full({4, 1, 256, 256}, i, torch::kUInt8);
+    REQUIRE_FALSE(host.is_pinned());
+    torch::Tensor staged;
+    on_device.push_back(mt::to_device_async(host, cuda, &staged));
+    CHECK(staged.is_pinned());
+    CHECK(staged.data_ptr() != host.data_ptr());
+  }
+  torch::cuda::synchronize(0);
+  for (int i = 0; i < 20; ++i) {
+    CHECK(on_device[static_cast<std::size_t>(i)].device() == cuda);
+    CHECK(torch::equal(on_device[static_cast<std::size_t>(i)].cpu(), torch::full({4, 1, 256, 256}, i, torch::kUInt8)));
+  }
+  // A landmark-like float batch keeps its values and dtype.
+  const auto coords = torch::rand({8, 29, 2}) * 256;
+  CHECK(torch::equal(mt::to_device_async(coords, cuda).cpu(), coords));
+}
+
+TEST_CASE("gpu: cuda_graph_step refuses a CPU device and names it", "[gpu][cuda_graph]") {
+  // Runs everywhere: without CUDA, and on the CPU device of a CUDA build.
+  torch::nn::Linear net(2, 1);
+  auto forward_loss = [&](const torch::Tensor& x, const torch::Tensor& y) { return torch::mse_loss(net->forward(x), y); };
+  using runner = mt::policy::cuda_graph_step<decltype(forward_loss)>;
+  REQUIRE_THROWS_WITH(runner(torch::kCPU, net->parameters(), forward_loss), Catch::Contains("'cpu'"));
+}
+
+TEST_CASE("gpu: cuda_graph_step gives the eager losses over eight AdamW steps and captures after warm-up", "[gpu][cuda_graph]") {
+  if (!cuda_visible()) return;
+  // Deterministic cuDNN so both runs pick the same kernels: the replayed
+  // graph then does the eager arithmetic, and the losses agree to float32
+  // rounding. 1e-5 relative leaves room for a reduction order that differs
+  // (cuDNN may choose another algorithm for the graph's private memory pool)
+  // and is still 100x below what one AdamW step changes the loss by here.
+  const bool deterministic = at::globalContext().deterministicCuDNN();
+  at::globalContext().setDeterministicCuDNN(true);
+  constexpr int steps = 8;
+  torch::manual_seed(21);
+  std::vector<torch::Tensor> inputs, targets;
+  for (int i = 0; i < steps; ++i) {
+    inputs.push_back(torch::randn({4, 3, 32, 32}, cuda));
+    targets.push_back(torch::randn({4, 4, 32, 32}, cuda));
+  }
+  std::vector<double> eager, graphed;
+  {
+    auto net = small_net(13);
+    torch::optim::AdamW optimizer(net->parameters(), torch::optim::AdamWOptions(1e-2));
+    for (int i = 0; i < steps; ++i) {
+      optimizer.zero_grad();
+      auto loss = torch::mse_loss(net->forward(inputs[static_cast<std::size_t>(i)]), targets[static_cast<std::size_t>(i)]);
+      loss.backward();
+      optimizer.step();
+      eager.push_back(loss.item<double>());
+    }
+  }
+  auto net = small_net(13);
+  torch::optim::AdamW optimizer(net->parameters(), torch::optim::AdamWOptions(1e-2));
+  auto forward_loss = [&](const torch::Tensor& x, const torch::Tensor& y) { return torch::mse_loss(net->forward(x), y); };
+  mt::policy::cuda_graph_step<decltype(forward_loss)> step(cuda, net->parameters(), forward_loss, /*warmup_steps=*/2);
+  for (int i = 0; i < steps; ++i) {
+    const auto loss = step.run(inputs[static_cast<std::size_t>(i)], targets[static_cast<std::size_t>(i)]);
+    optimizer.step();  // eager: AdamW's step count lives on the host
+    graphed.push_back(loss.item<double>());
+  }
+  at::globalContext().setDeterministicCuDNN(deterministic);
+  CHECK(step.captured());
+  CHECK(step.replays() == steps - 2);
+  for (int i = 0; i < steps; ++i) {
+    INFO("step " << i << ": eager " << eager[static_cast<std::size_t>(i)] << ", graph " << graphed[static_cast<std::size_t>(i)]);
+    CHECK(std::abs(graphed[static_cast<std::size_t>(i)] - eager[static_cast<std::size_t>(i)]) <=
+          1e-5 * std::abs(eager[static_cast<std::size_t>(i)]));
+  }
+  // The replays saw each step's own input and the updated weights, not the captured ones.
+  CHECK(graphed[steps - 1] != graphed[steps - 2]);
+
+  // The graph owns the gradients: one dropped (zero_grad's set-to-none) is refused, not silently lost.
+  net->parameters()[0].mutable_grad() = torch::Tensor();
+  REQUIRE_THROWS_WITH(step.run(inputs[0], targets[0]), Catch::Contains("zero_grad"));
+}
+
+TEST_CASE("gpu: a one-rank NCCL group sums and broadcasts CUDA tensors in place", "[gpu][nccl]") {
+  if (!cuda_visible()) return;
+#ifdef MIXTRAIN_WITH_NCCL
+  // One GPU here: a world of one rank. Its all-reduce must leave the tensor
+  // as it was (a sum over one rank), in float32 (gradient buckets) and
+  // float64 (the policy's agreement header), and the broadcast likewise.
+  auto store = c10::make_intrusive<c10d::HashStore>();
+  auto group = mt::distributed::make_nccl_backend(store, 0, 1, std::chrono::seconds(120), cuda);
+  auto gradients = torch::randn({1 << 16}, cuda);
+  auto header = torch::tensor({3.0, 0.0, 1.0, 0.0, 1.0}, torch::TensorOptions(torch::kFloat64).device(cuda));
+  const auto gradients_before = gradients.clone();
+  const auto header_before = header.clone();
+  std::vector<torch::Tensor> a{gradients}, b{header};
+  group->allreduce(a)->wait();
+  group->allreduce(b)->wait();
+  group->broadcast(a)->wait();
+  torch::cuda::synchronize(0);
+  CHECK(torch::equal(gradients, gradients_before));
+  CHECK(torch::equal(header.cpu(), header_before.cpu()));
+  REQUIRE_THROWS_WITH(mt::distributed::make_nccl_backend(store, 0, 1, std::chrono::seconds(1), torch::kCPU),
+                      Catch::Contains("CUDA device"));
+#else
+  FAIL("this CUDA build has no NCCL: " << mt::distributed::nccl_unavailable_reason());
+#endif
 }
