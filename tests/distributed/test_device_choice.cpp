@@ -61,7 +61,7 @@ TEST_CASE("a single process on cuda keeps cuda (no WORLD_SIZE)", "[distributed][
   CHECK(policy.config.nproc == 1);
 }
 
-TEST_CASE("--multi_gpu asks for one rank per visible GPU over NCCL, or says why it cannot", "[distributed][devices]") {
+TEST_CASE("multi_gpu asks for one rank per visible GPU over NCCL, or says why it cannot", "[distributed][devices]") {
   mt::policy::distributed policy;
   const rank_variables env(nullptr, nullptr, nullptr);
   std::string device = "cpu";
@@ -84,7 +84,7 @@ TEST_CASE("--multi_gpu asks for one rank per visible GPU over NCCL, or says why 
   CHECK_THAT(mt::app::multi_gpu_refusal(true, false), Catch::Contains("add mt::policy::distributed"));
 }
 
-TEST_CASE("a rank inside a --multi_gpu launch keeps the launcher's world and takes its own GPU", "[distributed][devices]") {
+TEST_CASE("a rank inside a multi_gpu launch keeps the launcher's world and takes its own GPU", "[distributed][devices]") {
   mt::policy::distributed policy;
   const rank_variables env("2", "1", "1");
   std::string device = "cpu";

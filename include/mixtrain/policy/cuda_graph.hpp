@@ -15,8 +15,9 @@
 //
 // Rules a replayed graph imposes, each checked or stated here:
 //   - fixed shapes and addresses: every step's input and target are copied
-//     into static tensors made at the first step (same shape and memory
-//     format required; a different shape is refused);
+//     into static tensors made at the first step, in its memory format (a
+//     different shape is refused; another memory format is converted by
+//     the copy);
 //   - the gradients belong to the graph: they are cleared (set to none)
 //     before the capture, so the capture allocates them from its own pool
 //     and each replay overwrites them (no accumulation across steps, one
