@@ -33,6 +33,7 @@
 #include <torch/torch.h>
 
 #include <mixtrain/core/compat.hpp>
+#include <mixtrain/core/memory_layout.hpp>
 #include <mixtrain/model/hrnet.hpp>
 #include <mixtrain/optim/adamw.hpp>
 #include <mixtrain/policy/cuda_graph.hpp>
@@ -103,17 +104,6 @@ std::string gib(const std::optional<std::int64_t>& bytes) {
   return bytes ? fmt::format("{:.2f} GiB", static_cast<double>(*bytes) / (1024.0 * 1024.0 * 1024.0)) : "n/a";
 }
 
-// NHWC for every 4-D parameter and buffer, as mt::policy::channels_last does:
-// set_data keeps the tensors' identity, so the optimizer built afterwards
-// holds the converted ones.
-void to_channels_last(torch::nn::Module& model) {
-  torch::NoGradGuard no_grad;
-  for (auto& p : model.parameters())
-    if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
-  for (auto& b : model.buffers())
-    if (b.dim() == 4) b.set_data(b.contiguous(torch::MemoryFormat::ChannelsLast));
-}
-
 struct result {
   double seconds = 0;
   double images_per_second = 0;
@@ -126,7 +116,7 @@ result measure(const settings& s, const variant& v, const torch::Device& device)
   using spec = mt::model::hrnet<mt::model::hrnet_w32>;
   auto model = spec::build({.num_landmarks = s.num_landmarks});
   model->to(device);
-  if (v.channels_last) to_channels_last(*model);
+  if (v.channels_last) mt::set_memory_format(*model, torch::MemoryFormat::ChannelsLast);  // as policy::channels_last
   auto optimizer = mt::optim::adamw<>{}.build(model->parameters());
   model->train();
 

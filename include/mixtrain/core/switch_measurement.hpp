@@ -105,20 +105,25 @@ inline std::vector<switch_timing> time_switches(const switch_probe& probe,
   return timings;
 }
 
+// The choice cached under `key`, if any (a damaged entry counts as none).
+inline std::optional<switch_setting> cached_switches(const nlohmann::json& key) {
+  const auto cached = read_machine_cache("switches", key, "chosen");
+  if (!cached) return std::nullopt;
+  const auto& c = (*cached)["chosen"];
+  if (!c.is_object() || !c.contains("autocast") || !c.contains("channels_last")) return std::nullopt;
+  return switch_setting{c["autocast"].get<bool>(), c["channels_last"].get<bool>()};
+}
+
 // The cached choice for this key, else measured (and cached). Logs one line
 // to `log` either way, naming what was measured or that it came from the cache.
 inline switch_setting measured_switches(const switch_probe& probe, const nlohmann::json& key,
                                         const std::function<void(const switch_setting&)>& pass, std::ostream& log,
                                         double budget_s = 60) {
   const std::string kind = "switches";
-  if (const auto cached = read_machine_cache(kind, key, "chosen")) {
-    const auto& c = (*cached)["chosen"];
-    if (c.contains("autocast") && c.contains("channels_last")) {
-      const switch_setting s{c["autocast"].get<bool>(), c["channels_last"].get<bool>()};
-      log << "auto: " << describe_setting(s, probe.precision) << " (measured earlier on this machine; "
-          << machine_cache_file(kind, key).string() << ")\n";
-      return s;
-    }
+  if (const auto cached = cached_switches(key)) {
+    log << "auto: " << describe_setting(*cached, probe.precision) << " (measured earlier on this machine; "
+        << machine_cache_file(kind, key).string() << ")\n";
+    return *cached;
   }
   const auto timings = time_switches(probe, pass, budget_s);
   const auto chosen = choose_switches(timings, probe.fixed);

@@ -15,17 +15,10 @@
 
 #include <mixtrain/core/compat.hpp>
 #include <mixtrain/core/machine_cache.hpp>
+#include <mixtrain/core/memory_layout.hpp>
 #include <mixtrain/core/switch_measurement.hpp>
 
 namespace mixtrain::detail {
-
-inline void set_layout(torch::nn::Module& model, torch::MemoryFormat format) {
-  torch::NoGradGuard no_grad;
-  for (auto& p : model.parameters())
-    if (p.dim() == 4) p.set_data(p.contiguous(format));
-  for (auto& b : model.buffers())
-    if (b.dim() == 4) b.set_data(b.contiguous(format));
-}
 
 template <class Trainer>
 void settle_measured_switches(Trainer& t, int in_channels) {
@@ -62,10 +55,7 @@ void settle_measured_switches(Trainer& t, int in_channels) {
     switch_setting compiled = probe.fixed;
     compiled.autocast = compiled.autocast || probe.measure_autocast;
     compiled.channels_last = compiled.channels_last || probe.measure_channels_last;
-    const auto cached = read_machine_cache("switches", key, "chosen");
-    give_back(cached ? switch_setting{(*cached)["chosen"].value("autocast", compiled.autocast),
-                                      (*cached)["chosen"].value("channels_last", compiled.channels_last)}
-                     : compiled);
+    give_back(cached_switches(key).value_or(compiled));
     return;
   }
   // Building the copy draws random initial weights: the run's random stream
@@ -81,7 +71,7 @@ void settle_measured_switches(Trainer& t, int in_channels) {
   std::optional<bool> layout;  // converted in a candidate's warm-up pass, not its timed ones
   auto pass = [&](const switch_setting& s) {
     const auto format = s.channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
-    if (layout != s.channels_last) set_layout(*model, format);
+    if (layout != s.channels_last) set_memory_format(*model, format);
     layout = s.channels_last;
     torch::Tensor output;
     {

@@ -19,6 +19,7 @@
 #include <torch/torch.h>
 
 #include <mixtrain/core/fields.hpp>
+#include <mixtrain/core/memory_layout.hpp>
 #include <mixtrain/core/switch_measurement.hpp>
 
 namespace mixtrain::policy {
@@ -63,14 +64,7 @@ struct channels_last_layout {
   }
 
   void prepare_model(auto& holder) const {
-    if (!in_use()) return;
-    auto& model = *holder;
-    torch::NoGradGuard no_grad;
-    // set_data keeps each tensor's identity, so references to it stay valid.
-    for (auto& p : model.parameters())
-      if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
-    for (auto& b : model.buffers())
-      if (b.dim() == 4) b.set_data(b.contiguous(torch::MemoryFormat::ChannelsLast));
+    if (in_use()) set_memory_format(*holder, torch::MemoryFormat::ChannelsLast);
   }
 
   void prepare_input(auto&, torch::Tensor& input) const {
