@@ -18,10 +18,31 @@ function(mixtrain_precompiled_header_target out_var)
   set(${out_var} mixtrain_pch PARENT_SCOPE)
 endfunction()
 
+# mixtrain_cold: the functions that are not templates (readers, reports,
+# metrics, files; MIXTRAIN_COLD in the headers) compiled once per build. A
+# target that links it sees their declarations only, so each recipe no longer
+# compiles and optimises them again (docs/architecture.md, "Cold code compiled
+# once"); a target that does not link it gets them inline, header-only.
+function(mixtrain_use_cold_code target)
+  if(NOT TARGET mixtrain_cold)
+    set(src ${CMAKE_BINARY_DIR}/mixtrain_cold.cpp)
+    if(NOT EXISTS ${src})
+      file(WRITE ${src} "#include <mixtrain/impl/cold_code.hpp>\n")
+    endif()
+    mixtrain_precompiled_header_target(pch)
+    add_library(mixtrain_cold STATIC ${src})
+    target_link_libraries(mixtrain_cold PUBLIC mixtrain::mixtrain)
+    target_compile_definitions(mixtrain_cold PUBLIC MIXTRAIN_SEPARATE_COMPILATION PRIVATE MIXTRAIN_COMPILING_COLD_CODE)
+    target_precompile_headers(mixtrain_cold REUSE_FROM ${pch})
+  endif()
+  target_link_libraries(${target} PRIVATE mixtrain_cold)
+endfunction()
+
 function(mixtrain_add_recipe name source)
   mixtrain_precompiled_header_target(pch)
   add_executable(${name} ${source} ${ARGN})
   target_link_libraries(${name} PRIVATE mixtrain::mixtrain)
+  mixtrain_use_cold_code(${name})
   target_precompile_headers(${name} REUSE_FROM ${pch})
 endfunction()
 

@@ -28,17 +28,13 @@
 #include <mixtrain/data/batch_pipeline.hpp>
 #include <mixtrain/data/landmark_images.hpp>
 #include <mixtrain/data/worker_count.hpp>
+#include <mixtrain/core/separate_compilation.hpp>
 
 namespace mixtrain::app {
 
 // A field of /proc/self/status in MiB (VmHWM: peak resident set), 0 if absent.
-inline double proc_status_mb(const std::string& field) {
-  std::ifstream in("/proc/self/status");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(field + ":", 0) == 0) return std::stod(line.substr(field.size() + 1)) / 1024.0;  // kB
-  return 0;
-}
-inline double peak_rss_mb() { return proc_status_mb("VmHWM"); }
+MIXTRAIN_COLD double proc_status_mb(const std::string& field);
+MIXTRAIN_COLD double peak_rss_mb();
 
 // Samples /proc/self/smaps_rollup 20 times a second and keeps the peaks of
 // RSS, PSS (shared pages split between the processes mapping them, so it
@@ -147,16 +143,7 @@ data_timing time_batches(data::batch_pipeline& pipeline, const Samples& samples,
   return t;
 }
 
-inline nlohmann::json per_image_ms(const data::stage_totals& cost) {
-  const double per = cost.samples > 0 ? 1e-6 / static_cast<double>(cost.samples) : 0.0;  // ns sum -> ms per image
-  const double decode = static_cast<double>(cost.decode_ns) * per, warp = static_cast<double>(cost.warp_ns) * per,
-               rest = static_cast<double>(cost.rest_ns) * per;
-  return {{"decode", decode},
-          {"decode_scale_down", static_cast<double>(cost.scale_ns) * per},
-          {"warp", warp},
-          {"rest", rest},
-          {"total", decode + warp + rest}};
-}
+MIXTRAIN_COLD nlohmann::json per_image_ms(const data::stage_totals& cost);
 
 }  // namespace bench_detail
 
@@ -217,3 +204,7 @@ int run_bench_data(Trainer& t, const bench_data_options& o) {
 }
 
 }  // namespace mixtrain::app
+
+#if MIXTRAIN_COLD_DEFINITIONS_HERE
+#include <mixtrain/app/impl/bench_data.ipp>
+#endif

@@ -14,6 +14,7 @@
 #include <mixtrain/data/annotation.hpp>
 #include <mixtrain/data/batch_pipeline.hpp>
 #include <mixtrain/data/synthetic_aariz.hpp>
+#include <mixtrain/core/separate_compilation.hpp>
 
 namespace mixtrain::app {
 
@@ -62,9 +63,7 @@ concept contract_predict_recipe =
       e.predictions[0][0].x;
     };
 
-inline std::string executable_name(const char* argv0) {
-  return argv0 ? std::filesystem::path(argv0).filename().string() : std::string("recipe");
-}
+MIXTRAIN_COLD std::string executable_name(const char* argv0);
 
 template <class Data>
 std::string dataset_folder_kind() {
@@ -80,23 +79,9 @@ void require_dataset(const std::filesystem::path& path, const std::string& comma
     throw CLI::ValidationError("--dataset_path", "'" + path.string() + "' is not a directory");
 }
 
-inline data::landmark_set numbered_landmarks(int count) {
-  data::landmark_set set;
-  for (int i = 1; i <= count; ++i) {
-    set.symbols.push_back("L" + std::to_string(i));
-    set.titles.push_back("landmark " + std::to_string(i));
-  }
-  return set;
-}
+MIXTRAIN_COLD data::landmark_set numbered_landmarks(int count);
 
-inline data::landmark_set aariz_landmarks() {
-  data::landmark_set set;
-  for (const auto& t : data::synthetic::aariz_landmarks) {
-    set.symbols.emplace_back(t.symbol);
-    set.titles.emplace_back(t.title);
-  }
-  return set;
-}
+MIXTRAIN_COLD data::landmark_set aariz_landmarks();
 
 // Images in a split, where the split type says.
 template <class Set>
@@ -107,3 +92,7 @@ std::size_t split_size(const Set& set) {
 }
 
 }  // namespace mixtrain::app
+
+#if MIXTRAIN_COLD_DEFINITIONS_HERE
+#include <mixtrain/app/impl/common.ipp>
+#endif

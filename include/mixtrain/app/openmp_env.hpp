@@ -24,6 +24,7 @@
 #include <string_view>
 
 #include <mixtrain/app/omp_spin_measurement.hpp>
+#include <mixtrain/core/separate_compilation.hpp>
 
 namespace mixtrain::app {
 
@@ -33,71 +34,21 @@ inline constexpr std::string_view fallback_omp_spincount = "1000";
 inline constexpr const char* omp_settled_variable = "MIXTRAIN_OPENMP_SETTLED";
 
 // The value given to --omp_spincount on the command line, "" when absent.
-inline std::string omp_spincount_argument(int argc, char** argv) {
-  constexpr std::string_view flag = "--omp_spincount";
-  std::string value;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view a = argv[i];
-    if (a == "--") break;
-    if (a == flag && i + 1 < argc) value = argv[i + 1];
-    else if (a.size() > flag.size() && a.substr(0, flag.size() + 1) == std::string(flag) + "=")
-      value = std::string(a.substr(flag.size() + 1));
-  }
-  return value;
-}
+MIXTRAIN_COLD std::string omp_spincount_argument(int argc, char** argv);
 
 // Whether a --omp_spincount value is valid: a non-negative integer, "auto" or "libgomp".
-inline bool valid_omp_spincount(std::string_view v) {
-  if (v == "libgomp" || v == "auto") return true;
-  if (v.empty() || v.size() > 18) return false;
-  for (char ch : v)
-    if (ch < '0' || ch > '9') return false;
-  return true;
-}
+MIXTRAIN_COLD bool valid_omp_spincount(std::string_view v);
 
 // What GOMP_SPINCOUNT libgomp read at start ("libgomp" when it used its own
 // default, "passive" for OMP_WAIT_POLICY=PASSIVE without a count).
-inline std::string effective_omp_spincount() {
-  if (const char* count = std::getenv("GOMP_SPINCOUNT")) return count;
-  if (const char* policy = std::getenv("OMP_WAIT_POLICY")) return std::string("policy ") + policy;
-  return "libgomp";
-}
+MIXTRAIN_COLD std::string effective_omp_spincount();
 
 // Re-executes this program once with the wanted spin setting when libgomp
 // loaded with another; returns when nothing needs to change (or exec failed).
-inline void settle_openmp_wait_policy(int argc, char** argv) {
-  if (std::getenv(omp_settled_variable) != nullptr) {  // we are the re-executed process
-    unsetenv(omp_settled_variable);  // children decide afresh (they inherit GOMP_SPINCOUNT)
-    return;
-  }
-  if (argc < 1) return;
-  std::string wanted = omp_spincount_argument(argc, argv);
-  if (!wanted.empty() && !valid_omp_spincount(wanted)) return;  // the CLI reports it with the flag's name
-  const char* count = std::getenv("GOMP_SPINCOUNT");
-  const char* policy = std::getenv("OMP_WAIT_POLICY");
-  if (wanted.empty()) {
-    if (count != nullptr || policy != nullptr) return;  // the user's choice
-    wanted = "auto";
-  }
-  if (wanted == "auto") {
-    const std::string_view self = argv[0];
-    const auto slash = self.rfind('/');
-    wanted = measured_spincount(std::string(slash == std::string_view::npos ? self : self.substr(slash + 1)),
-                                std::string(fallback_omp_spincount));
-  }
-  if (wanted == "libgomp") {
-    if (count == nullptr && policy == nullptr) return;
-    unsetenv("GOMP_SPINCOUNT");
-    unsetenv("OMP_WAIT_POLICY");
-  } else {
-    if (count != nullptr && wanted == count && policy == nullptr) return;
-    setenv("GOMP_SPINCOUNT", wanted.c_str(), 1);
-    unsetenv("OMP_WAIT_POLICY");
-  }
-  setenv(omp_settled_variable, "1", 1);
-  execv("/proc/self/exe", argv);
-  std::cerr << "note: could not re-execute with GOMP_SPINCOUNT=" << wanted << " (" << std::strerror(errno)
-            << "); OpenMP keeps the setting it started with\n";
-}
+MIXTRAIN_COLD void settle_openmp_wait_policy(int argc, char** argv);
 
 }  // namespace mixtrain::app
+
+#if MIXTRAIN_COLD_DEFINITIONS_HERE
+#include <mixtrain/app/impl/openmp_env.ipp>
+#endif

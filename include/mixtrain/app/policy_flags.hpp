@@ -23,6 +23,7 @@
 #include <mixtrain/policy/ema.hpp>
 #include <mixtrain/policy/grad_clip.hpp>
 #include <mixtrain/policy/lr_schedule.hpp>
+#include <mixtrain/core/separate_compilation.hpp>
 
 namespace mixtrain::app {
 
@@ -35,15 +36,7 @@ inline constexpr auto library_policies =
 // --multi_gpu's answer where it cannot run: no GPU to map ranks to, or a
 // recipe without mt::policy::distributed, which runs the ranks (one per
 // local GPU over NCCL; a build without NCCL is refused by the policy).
-inline std::string multi_gpu_refusal(bool cuda_visible, bool recipe_has_distributed_policy) {
-  if (!cuda_visible)
-    return "no GPU is visible (this LibTorch has no CUDA, or the machine no device), so there is nothing to map ranks "
-           "to; for data parallelism on CPU add mt::policy::distributed to the recipe and pass --nproc N";
-  if (!recipe_has_distributed_policy)
-    return "this recipe has no data parallelism: add mt::policy::distributed to the recipe (one rank per local GPU, "
-           "NCCL) and rebuild";
-  return "";
-}
+MIXTRAIN_COLD std::string multi_gpu_refusal(bool cuda_visible, bool recipe_has_distributed_policy);
 
 // One flag and the recipe entries that would register it ("A or B").
 struct policy_flag {
@@ -90,14 +83,7 @@ std::string example_setting(std::string_view field_name, const Value& value) {
     return "";
 }
 
-inline void add(std::vector<policy_flag>& table, std::string_view flag, const std::string& needs) {
-  for (auto& entry : table)
-    if (entry.flag == flag) {
-      if (entry.needs.find(needs) == std::string::npos) entry.needs += " or " + needs;
-      return;
-    }
-  table.push_back({std::string(flag), needs});
-}
+MIXTRAIN_COLD void add(std::vector<policy_flag>& table, std::string_view flag, const std::string& needs);
 
 template <class P>
 void add_policy(std::vector<policy_flag>& table) {
@@ -138,3 +124,7 @@ inline const std::vector<policy_flag>& policy_flags() {
 }
 
 }  // namespace mixtrain::app
+
+#if MIXTRAIN_COLD_DEFINITIONS_HERE
+#include <mixtrain/app/impl/policy_flags.ipp>
+#endif

@@ -21,6 +21,7 @@
 #include <torch/torch.h>
 
 #include <mixtrain/core/machine_cache.hpp>
+#include <mixtrain/core/separate_compilation.hpp>
 
 namespace mixtrain {
 
@@ -33,9 +34,7 @@ struct switch_setting {
   }
 };
 
-inline std::string describe_setting(const switch_setting& s, std::string_view precision) {
-  return fmt::format("{} {}", s.autocast ? precision : "float32", s.channels_last ? "channels-last" : "NCHW");
-}
+MIXTRAIN_COLD std::string describe_setting(const switch_setting& s, std::string_view precision);
 
 // What the recipe leaves open: each policy with a measured switch says so
 // (policy::amp, policy::channels_last); a switch not measured keeps `fixed`.
@@ -66,81 +65,28 @@ struct switch_timing {
 // The fastest; a candidate must beat an earlier (plainer) one by 3 % to
 // replace it, so noise does not flip a choice between near-equal settings.
 // `fallback` when nothing was measured.
-inline switch_setting choose_switches(const std::vector<switch_timing>& timings, switch_setting fallback) {
-  std::optional<switch_timing> best;
-  for (const auto& t : timings)
-    if (t.seconds > 0 && (!best || t.seconds < 0.97 * best->seconds)) best = t;
-  return best ? best->setting : fallback;
-}
+MIXTRAIN_COLD switch_setting choose_switches(const std::vector<switch_timing>& timings, switch_setting fallback);
 
 // Seconds of the fastest timed forward+backward pass of `pass(setting)` (one
 // warm-up first, which builds oneDNN's kernels). A candidate whose warm-up is
 // already 3x the best so far cannot win: its warm-up time stands, and the
 // other layout of that precision is not tried (a layout moves a step by tens
 // of percent, not 3x; bf16 without native support costs 5-10x).
-inline std::vector<switch_timing> time_switches(const switch_probe& probe,
-                                                const std::function<void(const switch_setting&)>& pass,
-                                                double budget_s) {
-  using clock = std::chrono::steady_clock;
-  const auto started = clock::now();
-  auto seconds_of = [&](const switch_setting& s) {
-    const auto t0 = clock::now();
-    pass(s);
-    return std::chrono::duration<double>(clock::now() - t0).count();
-  };
-  std::vector<switch_timing> timings;
-  std::optional<bool> hopeless_autocast;
-  double best = 0;
-  for (const auto& setting : probe.candidates()) {
-    if (std::chrono::duration<double>(clock::now() - started).count() > budget_s) break;
-    if (hopeless_autocast == setting.autocast) continue;
-    double fastest = seconds_of(setting);
-    if (best == 0 || fastest < 3 * best)
-      for (int repeat = 0; repeat < 2; ++repeat) fastest = std::min(fastest, seconds_of(setting));
-    else
-      hopeless_autocast = setting.autocast;
-    timings.push_back({setting, fastest});
-    if (best == 0 || fastest < best) best = fastest;
-  }
-  return timings;
-}
+MIXTRAIN_COLD std::vector<switch_timing> time_switches(const switch_probe& probe,
+                                                       const std::function<void(const switch_setting&)>& pass,
+                                                       double budget_s);
 
 // The choice cached under `key`, if any (a damaged entry counts as none).
-inline std::optional<switch_setting> cached_switches(const nlohmann::json& key) {
-  const auto cached = read_machine_cache("switches", key, "chosen");
-  if (!cached) return std::nullopt;
-  const auto& c = (*cached)["chosen"];
-  if (!c.is_object() || !c.contains("autocast") || !c.contains("channels_last")) return std::nullopt;
-  return switch_setting{c["autocast"].get<bool>(), c["channels_last"].get<bool>()};
-}
+MIXTRAIN_COLD std::optional<switch_setting> cached_switches(const nlohmann::json& key);
 
 // The cached choice for this key, else measured (and cached). Logs one line
 // to `log` either way, naming what was measured or that it came from the cache.
-inline switch_setting measured_switches(const switch_probe& probe, const nlohmann::json& key,
-                                        const std::function<void(const switch_setting&)>& pass, std::ostream& log,
-                                        double budget_s = 60) {
-  const std::string kind = "switches";
-  if (const auto cached = cached_switches(key)) {
-    log << "auto: " << describe_setting(*cached, probe.precision) << " (measured earlier on this machine; "
-        << machine_cache_file(kind, key).string() << ")\n";
-    return *cached;
-  }
-  const auto timings = time_switches(probe, pass, budget_s);
-  const auto chosen = choose_switches(timings, probe.fixed);
-  nlohmann::json measured = nlohmann::json::array();
-  std::string summary;
-  for (const auto& t : timings) {
-    measured.push_back({{"autocast", t.setting.autocast}, {"channels_last", t.setting.channels_last}, {"seconds", t.seconds}});
-    summary += fmt::format("{}{} {:.1f} ms", summary.empty() ? "" : ", ", describe_setting(t.setting, probe.precision),
-                           1e3 * t.seconds);
-  }
-  log << "auto: " << describe_setting(chosen, probe.precision) << " (measured now, forward+backward of the model at "
-      << key.value("probe", std::string("reduced size")) << ": " << summary << "; cached)\n";
-  if (!timings.empty())
-    write_machine_cache(kind, {{"key", key},
-                               {"measured", measured},
-                               {"chosen", {{"autocast", chosen.autocast}, {"channels_last", chosen.channels_last}}}});
-  return chosen;
-}
+MIXTRAIN_COLD switch_setting measured_switches(const switch_probe& probe, const nlohmann::json& key,
+                                               const std::function<void(const switch_setting&)>& pass, std::ostream& log,
+                                               double budget_s = 60);
 
 }  // namespace mixtrain
+
+#if MIXTRAIN_COLD_DEFINITIONS_HERE
+#include <mixtrain/core/impl/switch_measurement.ipp>
+#endif

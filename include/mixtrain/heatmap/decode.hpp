@@ -19,67 +19,35 @@
 #include <torch/torch.h>
 
 #include "mixtrain/heatmap/decoder_spec.hpp"
+#include <mixtrain/core/separate_compilation.hpp>
 
 namespace mixtrain::heatmap {
 
 namespace decode_detail {
 
-inline void check_heatmaps(const torch::Tensor& heatmaps, const char* who) {
-  TORCH_CHECK(heatmaps.dim() == 4, who, ": heatmaps must be [B, L, h, w], got ", heatmaps.sizes());
-  TORCH_CHECK(heatmaps.size(2) > 0 && heatmaps.size(3) > 0, who, ": heatmaps must not be empty");
-}
+MIXTRAIN_COLD void check_heatmaps(const torch::Tensor& heatmaps, const char* who);
 
 struct peak {
   torch::Tensor x;  // [B,L] int64 column of the maximum
   torch::Tensor y;  // [B,L] int64 row of the maximum
 };
 
-inline peak integer_peak(const torch::Tensor& maps) {
-  const auto w = maps.size(3);
-  const auto flat_index = maps.flatten(2).argmax(2);  // [B,L]
-  return {flat_index.remainder(w), flat_index.div(w, "floor")};
-}
+MIXTRAIN_COLD peak integer_peak(const torch::Tensor& maps);
 
 // Values of the 3x3 neighbourhood around each peak: [B,L,9] in row-major order
 // (dy, dx) in {-1,0,1}^2. The map is edge-padded by one pixel so border peaks
 // gather valid (replicated) values instead of going out of range.
-inline torch::Tensor neighbourhood3x3(const torch::Tensor& maps, const peak& p) {
-  namespace F = torch::nn::functional;
-  const auto w = maps.size(3);
-  const auto padded = F::pad(maps, F::PadFuncOptions({1, 1, 1, 1}).mode(torch::kReplicate));
-  const auto stride = w + 2;
-  const auto offsets_y = torch::tensor({-1, -1, -1, 0, 0, 0, 1, 1, 1}, p.x.options());
-  const auto offsets_x = torch::tensor({-1, 0, 1, -1, 0, 1, -1, 0, 1}, p.x.options());
-  const auto rows = p.y.unsqueeze(-1) + 1 + offsets_y;  // [B,L,9] in padded coordinates
-  const auto cols = p.x.unsqueeze(-1) + 1 + offsets_x;
-  return padded.flatten(2).gather(2, rows * stride + cols);
-}
+MIXTRAIN_COLD torch::Tensor neighbourhood3x3(const torch::Tensor& maps, const peak& p);
 
 // Pixel-centre coordinate grids for expectations: [w] and [h].
-inline torch::Tensor axis(std::int64_t n, const torch::Tensor& like) {
-  return torch::arange(n, like.options());
-}
+MIXTRAIN_COLD torch::Tensor axis(std::int64_t n, const torch::Tensor& like);
 
 // Normalised 1-D Gaussian kernel covering +-3 sigma.
-inline torch::Tensor gaussian_kernel1d(double sigma, const torch::TensorOptions& options) {
-  const auto radius = static_cast<std::int64_t>(std::ceil(3.0 * sigma));
-  const auto t = torch::arange(-radius, radius + 1, options);
-  const auto k = (t.square() * (-0.5 / (sigma * sigma))).exp();
-  return k / k.sum();
-}
+MIXTRAIN_COLD torch::Tensor gaussian_kernel1d(double sigma, const torch::TensorOptions& options);
 
 // Separable Gaussian blur of each map of [B,L,h,w] with zero padding, as in
 // the DARK reference (outside the map there is no evidence of a peak).
-inline torch::Tensor gaussian_blur(const torch::Tensor& maps, double sigma) {
-  namespace F = torch::nn::functional;
-  const auto b = maps.size(0), l = maps.size(1), h = maps.size(2), w = maps.size(3);
-  const auto k = gaussian_kernel1d(sigma, maps.options());
-  const auto r = (k.size(0) - 1) / 2;
-  auto x = maps.reshape({b * l, 1, h, w});
-  x = F::conv2d(x, k.view({1, 1, 1, -1}), F::Conv2dFuncOptions().padding({0, r}));
-  x = F::conv2d(x, k.view({1, 1, -1, 1}), F::Conv2dFuncOptions().padding({r, 0}));
-  return x.view({b, l, h, w});
-}
+MIXTRAIN_COLD torch::Tensor gaussian_blur(const torch::Tensor& maps, double sigma);
 
 }  // namespace decode_detail
 
@@ -184,3 +152,7 @@ static_assert(decoder_spec<dark>);
 static_assert(decoder_spec<soft_argmax<>>);
 
 }  // namespace mixtrain::heatmap
+
+#if MIXTRAIN_COLD_DEFINITIONS_HERE
+#include <mixtrain/heatmap/impl/decode.ipp>
+#endif

@@ -16,6 +16,7 @@
 
 #include <mixtrain/data/annotation.hpp>
 #include <mixtrain/metric/cephalometric_definitions.hpp>
+#include <mixtrain/core/separate_compilation.hpp>
 
 namespace mixtrain::metric {
 
@@ -30,72 +31,25 @@ struct measurement_value {
 
 namespace detail {
 
-inline bool same_symbol(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  return true;
-}
+MIXTRAIN_COLD bool same_symbol(std::string_view a, std::string_view b);
 
 // The first alias the set holds; an exact spelling wins over a case-folded one.
-inline std::optional<std::size_t> find_symbol(const data::landmark_set& set, const std::vector<std::string>& aliases) {
-  for (const auto& alias : aliases)
-    for (std::size_t k = 0; k < set.size(); ++k)
-      if (set.symbols[k] == alias) return k;
-  for (const auto& alias : aliases)
-    for (std::size_t k = 0; k < set.size(); ++k)
-      if (same_symbol(set.symbols[k], alias)) return k;
-  return std::nullopt;
-}
+MIXTRAIN_COLD std::optional<std::size_t> find_symbol(const data::landmark_set& set, const std::vector<std::string>& aliases);
 
-inline std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
-  return out;
-}
+MIXTRAIN_COLD std::string join(const std::vector<std::string>& items);
 
 struct vec2 {
   double x = 0, y = 0;
 };
-inline vec2 operator-(vec2 a, vec2 b) { return {a.x - b.x, a.y - b.y}; }
-inline double dot(vec2 a, vec2 b) { return a.x * b.x + a.y * b.y; }
-inline double cross(vec2 a, vec2 b) { return a.x * b.y - a.y * b.x; }
-inline double norm(vec2 a) { return std::hypot(a.x, a.y); }
+MIXTRAIN_COLD vec2 operator-(vec2 a, vec2 b);
+MIXTRAIN_COLD double dot(vec2 a, vec2 b);
+MIXTRAIN_COLD double cross(vec2 a, vec2 b);
+MIXTRAIN_COLD double norm(vec2 a);
 inline constexpr double degrees_per_radian = 57.29577951308232;
 inline constexpr double tiny = 1e-9;  // pixels: coincident points make no line
 
 // One term's value, or nullopt when its points coincide.
-inline std::optional<double> evaluate(const measurement_term& term, const std::vector<vec2>& p, double pixel_size_mm) {
-  const auto& i = term.p;
-  switch (term.op) {
-    case geometry_op::vertex_angle:
-    case geometry_op::vector_angle:
-    case geometry_op::turn_angle: {
-      const bool vertex = term.op == geometry_op::vertex_angle;
-      const vec2 a = vertex ? p[i[0]] - p[i[1]] : p[i[1]] - p[i[0]];
-      const vec2 b = vertex ? p[i[2]] - p[i[1]] : p[i[3]] - p[i[2]];
-      if (norm(a) < tiny || norm(b) < tiny) return std::nullopt;
-      const double c = cross(a, b);
-      const double angle = std::atan2(term.op == geometry_op::turn_angle ? c : std::abs(c), dot(a, b));
-      return angle * degrees_per_radian;
-    }
-    case geometry_op::distance_ratio: {
-      const double denominator = norm(p[i[3]] - p[i[2]]);
-      if (denominator < tiny) return std::nullopt;
-      return norm(p[i[1]] - p[i[0]]) / denominator;
-    }
-    case geometry_op::forward_distance: {
-      const vec2 d = p[i[1]] - p[i[0]];
-      return (d.x < 0 ? -1.0 : 1.0) * norm(d) * pixel_size_mm;
-    }
-    case geometry_op::projected_offset: {
-      const vec2 direction = p[i[3]] - p[i[2]];
-      if (norm(direction) < tiny) return std::nullopt;
-      return dot(p[i[0]] - p[i[1]], direction) / norm(direction) * pixel_size_mm;
-    }
-  }
-  return std::nullopt;
-}
+MIXTRAIN_COLD std::optional<double> evaluate(const measurement_term& term, const std::vector<vec2>& p, double pixel_size_mm);
 
 }  // namespace detail
 
@@ -210,29 +164,17 @@ class cephalometry {
 };
 
 // One-off form; resolve a cephalometry once when measuring many images.
-inline std::vector<measurement_value> measure(const data::landmark_set& set, const std::vector<data::point>& points_px,
-                                              const std::vector<std::uint8_t>& present, double pixel_size_mm) {
-  return cephalometry(set).measure(points_px, present, pixel_size_mm);
-}
+MIXTRAIN_COLD std::vector<measurement_value> measure(const data::landmark_set& set, const std::vector<data::point>& points_px,
+                                                     const std::vector<std::uint8_t>& present, double pixel_size_mm);
 
 // Per image, keyed by measurement name:
 // {"SNA": {"unit": "deg", "value": 81.2, "class": "C1", "label": "normal maxilla"},
 //  "Wits": {"unit": "mm", "value": null, "reason": "the landmark set has no UMT, ..."}}
-inline nlohmann::json measurements_json(const std::vector<measurement_definition>& definitions,
-                                        const std::vector<measurement_value>& values) {
-  auto out = nlohmann::json::object();
-  for (std::size_t d = 0; d < definitions.size() && d < values.size(); ++d) {
-    const auto& v = values[d];
-    nlohmann::json entry = {{"unit", unit_name(definitions[d].unit)}, {"value", nullptr}};
-    if (v.value) entry["value"] = *v.value;
-    else entry["reason"] = v.reason;
-    if (v.value && !definitions[d].classes.empty()) {
-      entry["class"] = v.class_index ? nlohmann::json(definitions[d].classes[*v.class_index].id) : nlohmann::json();
-      entry["label"] = v.class_index ? nlohmann::json(definitions[d].classes[*v.class_index].label) : nlohmann::json();
-    }
-    out[definitions[d].name] = std::move(entry);
-  }
-  return out;
-}
+MIXTRAIN_COLD nlohmann::json measurements_json(const std::vector<measurement_definition>& definitions,
+                                               const std::vector<measurement_value>& values);
 
 }  // namespace mixtrain::metric
+
+#if MIXTRAIN_COLD_DEFINITIONS_HERE
+#include <mixtrain/metric/impl/cephalometric.ipp>
+#endif

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <mixtrain/data/annotation.hpp>
+#include <mixtrain/core/separate_compilation.hpp>
 
 namespace mixtrain::metric {
 
@@ -23,30 +24,12 @@ struct radial_summary {
   std::size_t count = 0;
 };
 
-inline radial_summary summarize(const std::vector<double>& errors_mm) {
-  radial_summary s;
-  s.count = errors_mm.size();
-  if (errors_mm.empty()) return s;
-  double sum = 0;
-  for (double e : errors_mm) sum += e;
-  s.mre_mm = sum / static_cast<double>(s.count);
-  double squares = 0;
-  for (double e : errors_mm) squares += (e - s.mre_mm) * (e - s.mre_mm);
-  s.sd_mm = s.count > 1 ? std::sqrt(squares / static_cast<double>(s.count - 1)) : 0.0;
-  for (std::size_t t = 0; t < sdr_thresholds_mm.size(); ++t) {
-    std::size_t hits = 0;
-    for (double e : errors_mm) hits += e <= sdr_thresholds_mm[t] ? 1 : 0;
-    s.sdr[t] = static_cast<double>(hits) / static_cast<double>(s.count);
-  }
-  return s;
-}
+MIXTRAIN_COLD radial_summary summarize(const std::vector<double>& errors_mm);
 
 // The radial error of landmark k in mm: the distance in original pixels times
 // the image's pixel size.
-inline double radial_error_mm(const data::annotated_image& truth, const std::vector<data::point>& predicted,
-                              std::size_t k) {
-  return std::hypot(predicted[k].x - truth.landmarks[k].x, predicted[k].y - truth.landmarks[k].y) * truth.pixel_size_mm;
-}
+MIXTRAIN_COLD double radial_error_mm(const data::annotated_image& truth, const std::vector<data::point>& predicted,
+                                     std::size_t k);
 
 // Collects radial errors image by image; missing landmarks do not count.
 class radial_errors {
@@ -71,10 +54,7 @@ class radial_errors {
   std::vector<double> all_;
 };
 
-inline nlohmann::json to_json(const radial_summary& s) {
-  return {{"mre_mm", s.mre_mm}, {"sd_mm", s.sd_mm},     {"sdr_2mm", s.sdr[0]}, {"sdr_2_5mm", s.sdr[1]},
-          {"sdr_3mm", s.sdr[2]}, {"sdr_4mm", s.sdr[3]}, {"count", s.count}};
-}
+MIXTRAIN_COLD nlohmann::json to_json(const radial_summary& s);
 
 // The mean-shape baseline: the training set's mean landmark positions in
 // normalised letterbox coordinates, mapped into each image.
@@ -120,3 +100,7 @@ class mean_shape_baseline {
 };
 
 }  // namespace mixtrain::metric
+
+#if MIXTRAIN_COLD_DEFINITIONS_HERE
+#include <mixtrain/metric/impl/landmark_metrics.ipp>
+#endif

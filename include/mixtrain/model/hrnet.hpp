@@ -34,6 +34,7 @@
 #include <torch/torch.h>
 
 #include "mixtrain/model/model_spec.hpp"
+#include <mixtrain/core/separate_compilation.hpp>
 
 namespace mixtrain::model {
 
@@ -69,15 +70,10 @@ namespace hrnet_detail {
 constexpr int bn_expansion = 4;  // bottleneck output channels per plane
 constexpr double bn_momentum = 0.1;
 
-inline torch::nn::Conv2d conv(std::int64_t in, std::int64_t out, std::int64_t kernel,
-                              std::int64_t stride = 1) {
-  return torch::nn::Conv2d(
-      torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(kernel / 2).bias(false));
-}
+MIXTRAIN_COLD torch::nn::Conv2d conv(std::int64_t in, std::int64_t out, std::int64_t kernel,
+                                     std::int64_t stride = 1);
 
-inline torch::nn::BatchNorm2d batch_norm(std::int64_t channels) {
-  return torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(channels).momentum(bn_momentum));
-}
+MIXTRAIN_COLD torch::nn::BatchNorm2d batch_norm(std::int64_t channels);
 
 struct conv_unit {
   std::int64_t in, out, kernel, stride;
@@ -128,9 +124,7 @@ class conv_stackImpl : public torch::nn::Cloneable<conv_stackImpl> {
 };
 TORCH_MODULE(conv_stack);
 
-inline conv_stack conv_bn(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride, bool relu) {
-  return conv_stack(std::vector<conv_unit>{{in, out, kernel, stride, relu}}, false);
-}
+MIXTRAIN_COLD conv_stack conv_bn(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride, bool relu);
 
 // Residual blocks. `expansion` 1 is the basic block (two 3x3 convs), 4 the
 // bottleneck (1x1 reduce, 3x3, 1x1 expand); both get a 1x1 projection when
@@ -180,12 +174,8 @@ class residual_blockImpl : public torch::nn::Cloneable<residual_blockImpl> {
 TORCH_MODULE(residual_block);
 
 // `count` blocks turning `in` channels into planes * expansion.
-inline torch::nn::Sequential residual_layer(std::int64_t in, std::int64_t planes, int expansion,
-                                            int count) {
-  torch::nn::Sequential layer;
-  for (int i = 0; i < count; ++i) layer->push_back(residual_block(i == 0 ? in : planes * expansion, planes, expansion));
-  return layer;
-}
+MIXTRAIN_COLD torch::nn::Sequential residual_layer(std::int64_t in, std::int64_t planes, int expansion,
+                                                   int count);
 
 // Between stages: keeps or re-widths existing branches and adds new ones, each
 // by a chain of stride-2 3x3 convs from the lowest-resolution input. Entries
@@ -512,3 +502,7 @@ struct hrnet {
 static_assert(model_spec<hrnet<hrnet_w32>>);
 
 }  // namespace mixtrain::model
+
+#if MIXTRAIN_COLD_DEFINITIONS_HERE
+#include <mixtrain/model/impl/hrnet.ipp>
+#endif

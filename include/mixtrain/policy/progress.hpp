@@ -29,20 +29,14 @@
 
 #include <mixtrain/core/batch_progress.hpp>
 #include <mixtrain/core/fields.hpp>
+#include <mixtrain/core/separate_compilation.hpp>
 
 namespace mixtrain::policy {
 
 enum class progress_mode { automatic, bar, lines, off };
 
-inline std::string_view mode_name(progress_mode mode) {
-  switch (mode) {
-    case progress_mode::bar: return "bar";
-    case progress_mode::lines: return "lines";
-    case progress_mode::off: return "off";
-    default: return "auto";
-  }
-}
-inline std::string describe_value(progress_mode mode) { return std::string(mode_name(mode)); }
+MIXTRAIN_COLD std::string_view mode_name(progress_mode mode);
+MIXTRAIN_COLD std::string describe_value(progress_mode mode);
 
 struct progress_config {
   progress_mode mode = progress_mode::automatic;
@@ -62,19 +56,10 @@ struct progress_config {
 namespace progress_detail {
 
 // "0:03", "12:05", "1:02:03" (the bar).
-inline std::string clock_time(double seconds) {
-  const auto s = static_cast<std::int64_t>(std::max(0.0, seconds) + 0.5);
-  if (s >= 3600) return fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
-  return fmt::format("{}:{:02}", s / 60, s % 60);
-}
+MIXTRAIN_COLD std::string clock_time(double seconds);
 
 // "3 s", "2 min 05 s", "1 h 02 min" (the plain lines).
-inline std::string spoken_time(double seconds) {
-  const auto s = static_cast<std::int64_t>(std::max(0.0, seconds) + 0.5);
-  if (s >= 3600) return fmt::format("{} h {:02} min", s / 3600, s / 60 % 60);
-  if (s >= 60) return fmt::format("{} min {:02} s", s / 60, s % 60);
-  return fmt::format("{} s", s);
-}
+MIXTRAIN_COLD std::string spoken_time(double seconds);
 
 // What one print shows, from the pass's counts at `elapsed` seconds.
 struct snapshot {
@@ -85,38 +70,16 @@ struct snapshot {
   double done = 0;         // fraction of the pass's batches done
 };
 
-inline snapshot measure(const batch_progress& p, double elapsed) {
-  snapshot s;
-  s.images = p.images;
-  s.images_total = std::max(p.images_total, p.images);
-  elapsed = std::max(elapsed, 1e-9);
-  s.rate = static_cast<double>(p.images) / elapsed;
-  s.wait = std::clamp(p.waited() / elapsed, 0.0, 1.0);
-  const auto run = std::max<std::int64_t>(1, p.batches - p.first_batch);
-  s.eta = static_cast<double>(std::max<std::int64_t>(0, p.batches_total - p.batches)) * elapsed / static_cast<double>(run);
-  s.done = p.batches_total > 0 ? std::clamp(static_cast<double>(p.batches) / static_cast<double>(p.batches_total), 0.0, 1.0) : 0.0;
-  return s;
-}
+MIXTRAIN_COLD snapshot measure(const batch_progress& p, double elapsed);
 
 // "epoch 3/40 [########............] 120/400 img  85.3 img/s  wait 2%  ETA 0:03"
-inline std::string bar_text(std::string_view label, const snapshot& s, int width) {
-  const auto filled = static_cast<int>(s.done * width);
-  return fmt::format("{} [{}{}] {}/{} img  {:.1f} img/s  wait {:.0f}%  ETA {}", label, std::string(filled, '#'),
-                     std::string(width - filled, '.'), s.images, s.images_total, s.rate, 100 * s.wait,
-                     clock_time(s.eta));
-}
+MIXTRAIN_COLD std::string bar_text(std::string_view label, const snapshot& s, int width);
 
 // "epoch 3/40: 120/400 images, 85.3 img/s, ETA 3 s, data wait 2%"
-inline std::string line_text(std::string_view label, const snapshot& s) {
-  return fmt::format("{}: {}/{} images, {:.1f} img/s, ETA {}, data wait {:.0f}%\n", label, s.images, s.images_total,
-                     s.rate, spoken_time(s.eta), 100 * s.wait);
-}
+MIXTRAIN_COLD std::string line_text(std::string_view label, const snapshot& s);
 
 // auto: the bar when the log is standard output and that is a terminal.
-inline progress_mode resolve(progress_mode mode, const std::ostream* log) {
-  if (mode != progress_mode::automatic) return mode;
-  return log == &std::cout && ::isatty(::fileno(stdout)) != 0 ? progress_mode::bar : progress_mode::lines;
-}
+MIXTRAIN_COLD progress_mode resolve(progress_mode mode, const std::ostream* log);
 
 }  // namespace progress_detail
 
@@ -235,3 +198,7 @@ struct progress {
 };
 
 }  // namespace mixtrain::policy
+
+#if MIXTRAIN_COLD_DEFINITIONS_HERE
+#include <mixtrain/policy/impl/progress.ipp>
+#endif

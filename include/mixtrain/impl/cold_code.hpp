@@ -1,0 +1,45 @@
+#pragma once
+// What mixtrain_cold compiles: every header with MIXTRAIN_COLD functions.
+// Its one translation unit includes this with MIXTRAIN_SEPARATE_COMPILATION
+// and MIXTRAIN_COMPILING_COLD_CODE defined (core/separate_compilation.hpp).
+#include <mixtrain/app/bench_data.hpp>
+#include <mixtrain/app/common.hpp>
+#include <mixtrain/app/evaluation_files.hpp>
+#include <mixtrain/app/gallery.hpp>
+#include <mixtrain/app/inspect.hpp>
+#include <mixtrain/app/landmark_results.hpp>
+#include <mixtrain/app/omp_spin_measurement.hpp>
+#include <mixtrain/app/openmp_env.hpp>
+#include <mixtrain/app/overlay.hpp>
+#include <mixtrain/app/predict.hpp>
+#include <mixtrain/app/report.hpp>
+#include <mixtrain/app/report_html.hpp>
+#include <mixtrain/app/policy_flags.hpp>
+#include <mixtrain/augment/tta.hpp>
+#include <mixtrain/bench/variant_results.hpp>
+#include <mixtrain/core/machine_cache.hpp>
+#include <mixtrain/core/switch_measurement.hpp>
+#include <mixtrain/data/aariz_reader.hpp>
+#include <mixtrain/data/isbi_reader.hpp>
+#include <mixtrain/data/labelme_reader.hpp>
+#include <mixtrain/data/synthetic_aariz.hpp>
+#include <mixtrain/data/synthetic_isbi.hpp>
+#include <mixtrain/data/synthetic_labelme.hpp>
+#include <mixtrain/data/image_file.hpp>
+#include <mixtrain/data/image_format.hpp>
+#include <mixtrain/data/png_decode.hpp>
+#include <mixtrain/data/tiff_header.hpp>
+#include <mixtrain/data/worker_count.hpp>
+#include <mixtrain/io/checkpoint.hpp>
+#include <mixtrain/io/files.hpp>
+#include <mixtrain/io/metrics_csv.hpp>
+#include <mixtrain/io/state_dict.hpp>
+#include <mixtrain/io/svg_chart.hpp>
+#include <mixtrain/io/weights.hpp>
+#include <mixtrain/metric/cephalometric.hpp>
+#include <mixtrain/metric/cephalometric_definitions.hpp>
+#include <mixtrain/metric/landmark_metrics.hpp>
+#include <mixtrain/metric/paired_comparison.hpp>
+#include <mixtrain/model/hrnet.hpp>
+#include <mixtrain/policy/progress.hpp>
+#include <mixtrain/heatmap/decode.hpp>
