@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Build time of one recipe (issue 13): the compile commands of BUILD's
+# build.ninja run by hand, one after the other, on a quiet machine:
+#   torch-only   a TU that only includes <torch/torch.h>, no precompiled header
+#   recipe       RECIPE's TU as the build compiles it (precompiled header,
+#                cold code in mixtrain_cold: MIXTRAIN_SEPARATE_COMPILATION)
+#   header-only  the same TU without MIXTRAIN_SEPARATE_COMPILATION (everything inline)
+#   cold         mixtrain_cold's TU, compiled once per build for all recipes
+# Usage: benchmarks/build_time.sh [BUILD=build] [RECIPE=aariz_demo] [REPEATS=1]
+set -euo pipefail
+build=$(cd "${1:-build}" && pwd) recipe=${2:-aariz_demo} repeats=${3:-1}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# The compile command of one object file, with its output redirected into $work.
+command_of() {
+  local cmd
+  cmd=$(ninja -C "$build" -t commands "$1" | grep -F -- "-o $2 -c" | tail -1)
+  [[ -n $cmd ]] || { echo "no compile command for $2 in $build/build.ninja" >&2; exit 1; }
+  echo "$cmd" | sed -E "s# -MD -MT [^ ]+ -MF [^ ]+##; s# -o $2 # -o $work/out.o #"
+}
+recipe_cmd=$(command_of "recipes/$recipe" "recipes/CMakeFiles/$recipe.dir/$recipe.cpp.o")
+cold_cmd=$(command_of recipes/libmixtrain_cold.a "recipes/CMakeFiles/mixtrain_cold.dir/__/mixtrain_cold.cpp.o")
+header_only_cmd=${recipe_cmd//-DMIXTRAIN_SEPARATE_COMPILATION/}
+echo '#include <torch/torch.h>' > "$work/torch_only.cpp"
+torch_cmd=$(echo "$recipe_cmd" | sed -E "s# -include [^ ]+cmake_pch.hxx##; s# -c [^ ]+\$# -c $work/torch_only.cpp#")
+seconds() { local t0 t1; t0=$(date +%s.%N); (cd "$build" && eval "$1") >/dev/null 2>&1 || { echo "failed: $1" >&2; exit 1; }
+            t1=$(date +%s.%N); awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }'; }
+declare -A best
+for round in $(seq "$repeats"); do
+  for name in torch-only recipe header-only cold; do
+    case $name in torch-only) c=$torch_cmd ;; recipe) c=$recipe_cmd ;; header-only) c=$header_only_cmd ;; cold) c=$cold_cmd ;; esac
+    s=$(seconds "$c")
+    echo "round $round: $name ${s} s" >&2
+    if [[ -z ${best[$name]:-} ]] || awk -v a="$s" -v b="${best[$name]}" 'BEGIN { exit !(a < b) }'; then best[$name]=$s; fi
+  done
+done
+printf '| translation unit | seconds (best of %s) | x torch-only |\n|---|---:|---:|\n' "$repeats"
+for name in torch-only recipe header-only cold; do
+  awk -v n="$name" -v s="${best[$name]}" -v t="${best[torch-only]}" 'BEGIN { printf "| %s | %.1f | %.2f |\n", n, s, s / t }'
+done
