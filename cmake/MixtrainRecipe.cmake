@@ -3,14 +3,20 @@
 # LibTorch, OpenCV, Hana, CLI11 and nlohmann/json, so torch's parse cost is paid once per build.
 include_guard(GLOBAL)
 
+# A static library <name> over one generated source, ${CMAKE_BINARY_DIR}/<name>.cpp
+# holding TEXT (written once, so a reconfigure rebuilds nothing), linked to mixtrain.
+function(_mixtrain_generated_library name text)
+  set(src ${CMAKE_BINARY_DIR}/${name}.cpp)
+  if(NOT EXISTS ${src})
+    file(WRITE ${src} "${text}\n")
+  endif()
+  add_library(${name} STATIC ${src})
+  target_link_libraries(${name} PUBLIC mixtrain::mixtrain)
+endfunction()
+
 function(mixtrain_precompiled_header_target out_var)
   if(NOT TARGET mixtrain_pch)
-    set(src ${CMAKE_BINARY_DIR}/mixtrain_pch.cpp)
-    if(NOT EXISTS ${src})
-      file(WRITE ${src} "// precompiled-header carrier for mixtrain recipes\n")
-    endif()
-    add_library(mixtrain_pch STATIC ${src})
-    target_link_libraries(mixtrain_pch PUBLIC mixtrain::mixtrain)
+    _mixtrain_generated_library(mixtrain_pch "// precompiled-header carrier for mixtrain recipes")
     target_precompile_headers(mixtrain_pch PRIVATE
       <torch/torch.h> <opencv2/core.hpp> <opencv2/imgproc.hpp> <opencv2/imgcodecs.hpp>
       <nlohmann/json.hpp> <CLI/CLI.hpp> <boost/hana.hpp>)
@@ -25,13 +31,8 @@ endfunction()
 # once"); a target that does not link it gets them inline, header-only.
 function(mixtrain_use_cold_code target)
   if(NOT TARGET mixtrain_cold)
-    set(src ${CMAKE_BINARY_DIR}/mixtrain_cold.cpp)
-    if(NOT EXISTS ${src})
-      file(WRITE ${src} "#include <mixtrain/impl/cold_code.hpp>\n")
-    endif()
     mixtrain_precompiled_header_target(pch)
-    add_library(mixtrain_cold STATIC ${src})
-    target_link_libraries(mixtrain_cold PUBLIC mixtrain::mixtrain)
+    _mixtrain_generated_library(mixtrain_cold "#include <mixtrain/impl/cold_code.hpp>")
     target_compile_definitions(mixtrain_cold PUBLIC MIXTRAIN_SEPARATE_COMPILATION PRIVATE MIXTRAIN_COMPILING_COLD_CODE)
     target_precompile_headers(mixtrain_cold REUSE_FROM ${pch})
   endif()
