@@ -70,7 +70,6 @@ MIXTRAIN_COLD std::string summary_row_md(const std::string& name, const metric::
 
 }  // namespace evaluation_files_detail
 
-
 MIXTRAIN_COLD std::string per_landmark_csv(const metric::radial_errors& errors, const data::landmark_set& landmarks) {
   std::string out = "landmark,n,mre_mm,sd_mm,sdr_2mm,sdr_2_5mm,sdr_3mm,sdr_4mm\n";
   for (std::size_t k = 0; k < landmarks.size(); ++k)

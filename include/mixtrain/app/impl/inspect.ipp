@@ -90,7 +90,6 @@ MIXTRAIN_COLD std::string mm(const nlohmann::json& spread, const char* key) {
 
 }  // namespace inspect_detail
 
-
 MIXTRAIN_COLD nlohmann::json inspect_read_splits(std::string_view source, const std::filesystem::path& root,
                                                  const std::vector<const data::split*>& sets, const data::landmark_set& landmarks) {
   inspect_detail::gaps overall;

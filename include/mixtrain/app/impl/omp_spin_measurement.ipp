@@ -76,7 +76,6 @@ MIXTRAIN_COLD std::optional<double> child_step_seconds(const std::vector<std::st
 
 }  // namespace omp_measure_detail
 
-
 MIXTRAIN_COLD std::string measured_spincount(const std::string& recipe, const std::string& fallback) {
   const auto key = machine_key(recipe);
   const auto file = machine_cache_file("omp-spincount", key);

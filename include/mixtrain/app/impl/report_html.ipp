@@ -244,7 +244,6 @@ MIXTRAIN_COLD std::string run_info(const nlohmann::json& info) {
 
 }  // namespace report_detail
 
-
 MIXTRAIN_COLD std::string render_report_html(const report_inputs& in) {
   namespace d = report_detail;
   const auto log = io::read_metrics_csv(in.metrics_csv);

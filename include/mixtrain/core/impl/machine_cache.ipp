@@ -18,7 +18,6 @@ MIXTRAIN_COLD std::string cpuinfo_field(const std::string& field) {
 
 }  // namespace machine_cache_detail
 
-
 MIXTRAIN_COLD std::filesystem::path mixtrain_cache_dir() {
   if (const char* dir = std::getenv("MIXTRAIN_CACHE_DIR")) return dir;
   if (const char* xdg = std::getenv("XDG_CACHE_HOME")) return std::filesystem::path(xdg) / "mixtrain";

@@ -246,7 +246,6 @@ MIXTRAIN_COLD void check_annotations_have_images(const std::filesystem::path& di
 
 }  // namespace detail
 
-
 MIXTRAIN_COLD split read_aariz_split(const std::filesystem::path& root, const std::string& split_name,
                                      landmark_set& landmarks, const aariz_read_options& options) {
   namespace fs = std::filesystem;

@@ -60,7 +60,6 @@ MIXTRAIN_COLD double isbi_coordinate(std::string_view cell, std::string_view axi
 
 }  // namespace detail
 
-
 MIXTRAIN_COLD std::vector<point> parse_isbi_points(std::string_view text, const std::filesystem::path& file) {
   if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
   std::vector<point> points;
@@ -104,7 +103,6 @@ MIXTRAIN_COLD void check_isbi_annotations_have_images(const std::filesystem::pat
 }
 
 }  // namespace detail
-
 
 MIXTRAIN_COLD split read_isbi_split(const std::filesystem::path& root, const std::string& split_name, landmark_set& landmarks,
                                     const isbi_read_options& options) {

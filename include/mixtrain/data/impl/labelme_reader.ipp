@@ -16,7 +16,6 @@ MIXTRAIN_COLD std::optional<int> positive_int_field(const nlohmann::json& json, 
 
 }  // namespace detail
 
-
 MIXTRAIN_COLD labelme_file parse_labelme_json(std::string_view text, const std::filesystem::path& file) {
   using detail::field_error;
   const auto json = detail::parse_json_text(text, file);
@@ -137,7 +136,6 @@ MIXTRAIN_COLD std::filesystem::path labelme_image(const labelme_file& f, const s
 }
 
 }  // namespace detail
-
 
 MIXTRAIN_COLD std::optional<landmark_set> read_labelme_symbols(const std::filesystem::path& root) {
   const auto file = root / labelme_layout::symbols_file;

@@ -86,7 +86,6 @@ MIXTRAIN_COLD void write_landmark_json(const std::filesystem::path& file, const 
 
 }  // namespace synthetic
 
-
 MIXTRAIN_COLD void write_synthetic_aariz(const std::filesystem::path& root, const synthetic_options& options) {
   namespace fs = std::filesystem;
   std::ofstream csv;

@@ -16,7 +16,6 @@ MIXTRAIN_COLD void write_isbi_points(const std::filesystem::path& file, const st
 
 }  // namespace synthetic
 
-
 MIXTRAIN_COLD void write_synthetic_isbi(const std::filesystem::path& root, const synthetic_isbi_options& options) {
   namespace fs = std::filesystem;
   const std::array<int, 4> counts = {options.train_images, options.valid_images, options.test_images, options.test2_images};

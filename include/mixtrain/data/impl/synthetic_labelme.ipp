@@ -13,7 +13,6 @@ MIXTRAIN_COLD nlohmann::json labelme_point_shape(const std::string& label, point
 
 }  // namespace synthetic
 
-
 MIXTRAIN_COLD landmark_set synthetic_labelme_symbols() {
   landmark_set set;
   for (const auto& t : synthetic::labelme_landmarks) {

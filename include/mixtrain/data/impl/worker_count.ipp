@@ -16,7 +16,6 @@ MIXTRAIN_COLD std::vector<int> worker_candidates(int largest) {
 
 }  // namespace detail
 
-
 MIXTRAIN_COLD int auto_worker_limit(int max_workers) {
   const int hardware = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   return max_workers > 0 ? max_workers : std::min(16, 2 * hardware);

@@ -22,7 +22,6 @@ MIXTRAIN_COLD bool write_all(int fd, std::string_view bytes) {
 
 }  // namespace files_detail
 
-
 MIXTRAIN_COLD void sync_to_disk(const std::filesystem::path& path, bool directory) {
   files_detail::descriptor fd(path, directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
   if (!fd.ok() || ::fsync(fd.get()) != 0)

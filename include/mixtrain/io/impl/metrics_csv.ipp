@@ -24,7 +24,6 @@ MIXTRAIN_COLD double parse(const std::string& text) {
 
 }  // namespace metrics_csv_detail
 
-
 MIXTRAIN_COLD metrics_log parse_metrics_csv(const std::string& text) {
   metrics_log log;
   std::size_t start = 0;

@@ -23,7 +23,6 @@ MIXTRAIN_COLD std::string quoted(const std::filesystem::path& path) { return "'"
 
 }  // namespace state_dict_detail
 
-
 MIXTRAIN_COLD tensor_map load_tensor_file(const std::filesystem::path& path) {
   using state_dict_detail::quoted;
   std::ifstream in(path, std::ios::binary);

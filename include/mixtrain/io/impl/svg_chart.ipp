@@ -84,7 +84,6 @@ MIXTRAIN_COLD std::string y_axis(const axis_scale& y, const chart_box& b, const 
 
 }  // namespace svg_detail
 
-
 MIXTRAIN_COLD std::string line_chart(const line_chart_spec& spec) {
   using svg_detail::num;
   const auto& b = spec.box;

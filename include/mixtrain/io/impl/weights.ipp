@@ -20,7 +20,6 @@ MIXTRAIN_COLD void flatten_archive(torch::serialize::InputArchive& archive, cons
 
 }  // namespace weights_detail
 
-
 MIXTRAIN_COLD tensor_map read_weights(const std::filesystem::path& path) {
   if (!std::filesystem::exists(path)) throw std::runtime_error(path.string() + ": weights file does not exist");
   try {

@@ -71,7 +71,6 @@ MIXTRAIN_COLD std::optional<double> evaluate(const measurement_term& term, const
 
 }  // namespace detail
 
-
 MIXTRAIN_COLD std::vector<measurement_value> measure(const data::landmark_set& set, const std::vector<data::point>& points_px,
                                                      const std::vector<std::uint8_t>& present, double pixel_size_mm) {
   return cephalometry(set).measure(points_px, present, pixel_size_mm);

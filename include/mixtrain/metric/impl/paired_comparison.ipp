@@ -43,7 +43,6 @@ MIXTRAIN_COLD double median(std::vector<double> v) {
 
 }  // namespace detail
 
-
 MIXTRAIN_COLD wilcoxon_result wilcoxon_signed_rank(std::span<const double> differences, std::size_t exact_max_n) {
   wilcoxon_result r;
   std::vector<double> d;
@@ -127,7 +126,6 @@ MIXTRAIN_COLD void fill_interval(comparison_row& row, std::vector<double>& stats
 }
 
 }  // namespace detail
-
 
 MIXTRAIN_COLD paired_comparison compare(const error_table& a, const error_table& b, std::vector<std::string> names,
                                         comparison_options options) {
