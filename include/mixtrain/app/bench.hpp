@@ -13,6 +13,7 @@
 
 #include <mixtrain/app/bench_data.hpp>
 #include <mixtrain/app/bench_step.hpp>
+#include <mixtrain/app/cli_app.hpp>
 #include <mixtrain/app/common.hpp>
 
 namespace mixtrain::app {
@@ -31,7 +32,7 @@ struct bench_command {
     bench.require_subcommand(1, 1);
     if constexpr (has_data) {
       auto& o = data_options;
-      data = bench.add_subcommand("data", "time the data pipeline alone: decode, warp, augment, batch (no model)");
+      data = add_cli_subcommand(bench, "data", "time the data pipeline alone: decode, warp, augment, batch (no model)");
       data->add_option("--batches", o.batches, "timed batches")->check(CLI::PositiveNumber);
       data->add_option("--warmup", o.warmup, "untimed batches before timing (thread start, first decodes)")
           ->check(CLI::NonNegativeNumber);
@@ -42,7 +43,7 @@ struct bench_command {
     }
     if constexpr (has_step) {
       auto& o = step_options;
-      step = bench.add_subcommand("step", "time one full training step on synthetic random batches (no data)");
+      step = add_cli_subcommand(bench, "step", "time one full training step on synthetic random batches (no data)");
       step->add_option("--steps", o.steps, "timed steps")->check(CLI::PositiveNumber);
       step->add_option("--warmup", o.warmup, "untimed steps first")->check(CLI::NonNegativeNumber);
       step->add_option("--num_landmarks", o.num_landmarks, "landmark count of the model (default: from --dataset_path, else 29)")->check(CLI::PositiveNumber);

@@ -14,6 +14,7 @@
 #include <deque>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <thread>
 #include <utility>
@@ -23,6 +24,7 @@
 #include <torch/torch.h>
 
 #include <mixtrain/app/bench.hpp>
+#include <mixtrain/app/cli_app.hpp>
 #include <mixtrain/app/common.hpp>
 #include <mixtrain/app/openmp_env.hpp>
 #include <mixtrain/app/policy_flags.hpp>
@@ -54,7 +56,8 @@ class command_line {
   static constexpr bool has_inspect = landmark_split_recipe<Trainer>;
   static constexpr bool has_bench = bench_command<Trainer>::has_data || bench_command<Trainer>::has_step;
 
-  CLI::App app;
+  std::unique_ptr<CLI::App> app_owner;  // built in cold code (app/cli_app.hpp)
+  CLI::App& app;
   CLI::App* train = nullptr;
   CLI::App* evaluate = nullptr;
   CLI::App* describe = nullptr;
@@ -79,9 +82,11 @@ class command_line {
 
   // Registers every flag, binding into `t` (which must outlive this object).
   explicit command_line(Trainer& t)
-      : app("mixtrain recipe '" + t.run.recipe_name + "': train and evaluate a " +
-                (landmark_recipe<Trainer> ? std::string("landmark") : std::string(Trainer::task_type::name)) + " model",
-            t.run.recipe_name) {
+      : app_owner(make_cli_app("mixtrain recipe '" + t.run.recipe_name + "': train and evaluate a " +
+                                   (landmark_recipe<Trainer> ? std::string("landmark") : std::string(Trainer::task_type::name)) +
+                                   " model",
+                               t.run.recipe_name)),
+        app(*app_owner) {
     app.option_defaults()->always_capture_default();
     app.fallthrough();
     app.require_subcommand(0, 1);
@@ -194,8 +199,8 @@ class command_line {
   }
 
   void add_commands() {
-    train = app.add_subcommand("train", "train, validate each epoch, write checkpoints and metrics (default)");
-    evaluate = app.add_subcommand("evaluate", "evaluate a checkpoint on a split: tables, and files in "
+    train = add_cli_subcommand(app, "train", "train, validate each epoch, write checkpoints and metrics (default)");
+    evaluate = add_cli_subcommand(app, "evaluate", "evaluate a checkpoint on a split: tables, and files in "
                                               "<output_dir>/evaluation/<split>/; preprocessing from the checkpoint");
     evaluate->add_option("--checkpoint", checkpoint, "checkpoint (default <output_dir>/last.pt)");
     evaluate->add_option("--split", split, "train, valid, test or test2 (ISBI 2015)")
@@ -206,13 +211,13 @@ class command_line {
                                                  "signed-rank test and a bootstrap interval for the MRE difference")
           ->check(CLI::ExistingFile);
     }
-    describe = app.add_subcommand("describe", "print the recipe: model, parameters, policies and settings");
+    describe = add_cli_subcommand(app, "describe", "print the recipe: model, parameters, policies and settings");
     if constexpr (landmark_recipe<Trainer>)
       describe->add_option("--num_landmarks", num_landmarks, "landmark count (default: from --dataset_path, else Aariz's 29)")
           ->check(CLI::PositiveNumber);
     describe->add_flag("--json", json, "one JSON object");
     if constexpr (has_predict) {
-      predict = app.add_subcommand("predict", "predict landmarks on images: JSON lines, and files in <output_dir>/predictions/");
+      predict = add_cli_subcommand(app, "predict", "predict landmarks on images: JSON lines, and files in <output_dir>/predictions/");
       predict->add_option("--checkpoint", checkpoint, "checkpoint (default <output_dir>/last.pt)");
       predict->add_option("images", images, "image files, or folders searched recursively")->check(CLI::ExistingPath);
       predict->add_option("--split", predict_split, "instead of images: a split of --dataset_path, drawn with its truth")
@@ -223,12 +228,12 @@ class command_line {
       predict->add_flag("--overlay", overlay, "also write overlays/<id>.png: the landmarks drawn on the image");
     }
     if constexpr (has_inspect) {
-      inspect = app.add_subcommand("inspect", "report on the dataset: images per split and device, sizes, pixel sizes, "
+      inspect = add_cli_subcommand(app, "inspect", "report on the dataset: images per split and device, sizes, pixel sizes, "
                                               "missing landmarks, the annotators' distance in mm, unreadable files");
       inspect->add_flag("--json", json, "print the JSON report instead of the tables");
     }
     if constexpr (has_bench) {
-      bench = app.add_subcommand("bench", "benchmarks: 'bench data' (the input pipeline alone), 'bench step' (one training step)");
+      bench = add_cli_subcommand(app, "bench", "benchmarks: 'bench data' (the input pipeline alone), 'bench step' (one training step)");
       benchmarks.add_to(*bench);
     }
     if constexpr (has_synth) add_synth();
@@ -238,7 +243,7 @@ class command_line {
 
   void add_synth() {
     auto& o = synth_options;
-    synth = app.add_subcommand("synth", "write a synthetic dataset in the layout of the data source '" +
+    synth = add_cli_subcommand(app, "synth", "write a synthetic dataset in the layout of the data source '" +
                                              std::string(Trainer::data_type::name) + "'");
     synth->add_option("--output", synth_output, "folder to write")->required();
     synth->add_option("--train", o.train_images, "training images")->check(CLI::NonNegativeNumber);

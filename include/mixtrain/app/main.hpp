@@ -49,11 +49,7 @@ int run_recipe(int argc, char** argv) {
   t.run.recipe_name = app::executable_name(argc > 0 ? argv[0] : nullptr);
   t.run.output_dir = std::filesystem::path("runs") / t.run.recipe_name;
   app::command_line<trainer<Recipe>> cl(t);
-  try {
-    cl.app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return cl.app.exit(e);
-  }
+  if (const auto status = app::parse_cli(cl.app, argc, argv)) return *status;
   cl.finish(t);
   return app::dispatch(t, cl);
 }

@@ -3,6 +3,7 @@
 // Its one translation unit includes this with MIXTRAIN_SEPARATE_COMPILATION
 // and MIXTRAIN_COMPILING_COLD_CODE defined (core/separate_compilation.hpp).
 #include <mixtrain/app/bench_data.hpp>
+#include <mixtrain/app/cli_app.hpp>
 #include <mixtrain/app/common.hpp>
 #include <mixtrain/app/evaluation_files.hpp>
 #include <mixtrain/app/gallery.hpp>
