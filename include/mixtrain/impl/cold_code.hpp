@@ -40,6 +40,7 @@
 #include <mixtrain/metric/cephalometric.hpp>
 #include <mixtrain/metric/cephalometric_definitions.hpp>
 #include <mixtrain/metric/landmark_metrics.hpp>
+#include <mixtrain/metric/measurement_agreement.hpp>
 #include <mixtrain/metric/paired_comparison.hpp>
 #include <mixtrain/model/hrnet.hpp>
 #include <mixtrain/policy/progress.hpp>

@@ -99,15 +99,7 @@ struct comparison_row {
 
   [[nodiscard]] bool significant(double alpha) const { return test.n > 0 && p_holm < alpha; }
 
-  [[nodiscard]] std::string verdict(double alpha) const {
-    if (test.n == 0) return n == 0 ? "no pairs" : "no difference (all pairs equal)";
-    // 0.062, 0.0016, 8.9e-06: two significant digits at least.
-    const auto fp = [](double p) { return p >= 0.01 ? fmt::format("{:.3f}", p) : fmt::format("{:.2g}", p); };
-    const std::string p = adjusted ? fmt::format("p = {}, Holm {}", fp(test.p_value), fp(p_holm))
-                                   : fmt::format("p = {}", fp(test.p_value));
-    if (!significant(alpha)) return fmt::format("no significant difference ({})", p);
-    return fmt::format("{} better, {}", test.w_minus > test.w_plus ? "B" : "A", p);
-  }
+  [[nodiscard]] std::string verdict(double alpha) const;
 };
 
 struct paired_comparison {
@@ -115,77 +107,9 @@ struct paired_comparison {
   comparison_row overall;
   std::vector<comparison_row> landmarks;
 
-  [[nodiscard]] nlohmann::json json() const {
-    // NaN (no pairs) becomes null explicitly, for readers of the json value too.
-    const auto num = [](double x) { return std::isnan(x) ? nlohmann::json(nullptr) : nlohmann::json(x); };
-    const auto row = [&](const comparison_row& r) {
-      const auto& t = r.test;
-      nlohmann::json w = {{"method", to_string(t.method)}, {"statistic", t.statistic}, {"w_plus", t.w_plus},
-                          {"w_minus", t.w_minus},          {"n_nonzero", t.n},         {"zeros", t.zeros},
-                          {"p_value", t.p_value}};
-      w["z"] = t.method == wilcoxon_method::normal ? nlohmann::json(t.z) : nlohmann::json(nullptr);
-      return nlohmann::json{{"name", r.name},
-                            {"n", r.n},
-                            {"pairs", r.pairs},
-                            {"mean_a_mm", num(r.mean_a_mm)},
-                            {"mean_b_mm", num(r.mean_b_mm)},
-                            {"mean_difference_mm", num(r.mean_difference_mm)},
-                            {"median_difference_mm", num(r.median_difference_mm)},
-                            {"wilcoxon", w},
-                            {"p_holm", r.p_holm},
-                            {"ci_mm", {num(r.ci_low_mm), num(r.ci_high_mm)}},
-                            {"resamples_used", r.resamples_used},
-                            {"significant", r.significant(options.alpha)},
-                            {"verdict", r.verdict(options.alpha)}};
-    };
-    nlohmann::json out = {
-        {"a", options.label_a},
-        {"b", options.label_b},
-        {"difference", "B - A in mm; negative: B has smaller errors"},
-        {"alpha", options.alpha},
-        {"overall_unit", "image: Wilcoxon on per-image MRE differences"},
-        {"bootstrap",
-         {{"resamples", options.resamples},
-          {"seed", options.seed},
-          {"confidence", options.confidence},
-          {"unit", "image"},
-          {"interval", "percentile"},
-          {"rng", "mt19937_64"}}},
-        {"overall", row(overall)},
-        {"landmarks", nlohmann::json::array()}};
-    for (const auto& r : landmarks) out["landmarks"].push_back(row(r));
-    return out;
-  }
+  [[nodiscard]] nlohmann::json json() const;
 
-  [[nodiscard]] std::string markdown() const {
-    std::string s = fmt::format("A = {}, B = {}; differences are B − A in mm (negative: B has smaller errors).\n\n",
-                                options.label_a, options.label_b);
-    s += fmt::format("| | n | MRE A (mm) | MRE B (mm) | B − A (mm) | median B − A (mm) | {:g}% CI B − A (mm) | W | p | "
-                     "p (Holm) | verdict |\n",
-                     options.confidence * 100);
-    s += "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|\n";
-    const auto mm = [](double x, bool sign) {
-      return std::isnan(x) ? std::string("–") : sign ? fmt::format("{:+.3f}", x) : fmt::format("{:.3f}", x);
-    };
-    const auto line = [&](const comparison_row& r, const std::string& name, const std::string& n) {
-      const auto& t = r.test;
-      const auto ci = std::isnan(r.ci_low_mm) ? std::string("–")
-                                              : fmt::format("[{}, {}]", mm(r.ci_low_mm, true), mm(r.ci_high_mm, true));
-      return fmt::format("| {} | {} | {} | {} | {} | {} | {} | {:g} ({}) | {:.4g} | {} | {} |\n", name, n,
-                         mm(r.mean_a_mm, false), mm(r.mean_b_mm, false), mm(r.mean_difference_mm, true),
-                         mm(r.median_difference_mm, true), ci, t.statistic, to_string(t.method), t.p_value,
-                         r.adjusted ? fmt::format("{:.4g}", r.p_holm) : std::string("–"), r.verdict(options.alpha));
-    };
-    s += line(overall, "**overall**", fmt::format("{} images", overall.n));
-    for (const auto& r : landmarks) s += line(r, r.name, std::to_string(r.n));
-    s += fmt::format(
-        "\nOverall: means over all {} image-landmark pairs; the test pairs per-image MREs, since landmarks of one image "
-        "are not independent. Landmark rows: Holm-adjusted over the {} landmarks with pairs. Intervals: {} bootstrap resamples of "
-        "images (seed {}), percentile. Significant: p < {:g}.\n",
-        overall.pairs, std::count_if(landmarks.begin(), landmarks.end(), [](const auto& r) { return r.test.n > 0; }),
-        options.resamples, options.seed, options.alpha);
-    return s;
-  }
+  [[nodiscard]] std::string markdown() const;
 };
 
 namespace detail {
