@@ -6,7 +6,10 @@
 #                cold code in mixtrain_cold: MIXTRAIN_SEPARATE_COMPILATION)
 #   header-only  the same TU without MIXTRAIN_SEPARATE_COMPILATION (everything inline)
 #   cold         mixtrain_cold's TU, compiled once per build for all recipes
+#   train-only   RECIPE's TU with a main that only trains (no command line, no
+#                evaluate/predict/bench): the floor of one TU holding the trainer
 # Usage: benchmarks/build_time.sh [BUILD=build] [RECIPE=aariz_demo] [REPEATS=1]
+#        PARTS="torch-only recipe" measures only those rows.
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd) recipe=${2:-aariz_demo} repeats=${3:-1}
 work=$(mktemp -d)
@@ -22,19 +25,24 @@ recipe_cmd=$(command_of "recipes/$recipe" "recipes/CMakeFiles/$recipe.dir/$recip
 cold_cmd=$(command_of recipes/libmixtrain_cold.a "recipes/CMakeFiles/mixtrain_cold.dir/__/mixtrain_cold.cpp.o")
 header_only_cmd=${recipe_cmd//-DMIXTRAIN_SEPARATE_COMPILATION/}
 echo '#include <torch/torch.h>' > "$work/torch_only.cpp"
+# The recipe's source without its last line (its main), and a main that only trains.
+{ sed '$d' "$(grep -o -- '-c [^ ]*$' <<<"$recipe_cmd" | cut -c4-)"
+  echo 'int main() { mixtrain::trainer<recipe> t; return mixtrain::app::run_train(t); }'; } > "$work/train_only.cpp"
+train_only_cmd=$(echo "$recipe_cmd" | sed -E "s# -c [^ ]+\$# -c $work/train_only.cpp#")
 torch_cmd=$(echo "$recipe_cmd" | sed -E "s# -include [^ ]+cmake_pch.hxx##; s# -c [^ ]+\$# -c $work/torch_only.cpp#")
 seconds() { local t0 t1; t0=$(date +%s.%N); (cd "$build" && eval "$1") >/dev/null 2>&1 || { echo "failed: $1" >&2; exit 1; }
             t1=$(date +%s.%N); awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }'; }
 declare -A best
+parts=${PARTS:-torch-only recipe header-only cold}
 for round in $(seq "$repeats"); do
-  for name in torch-only recipe header-only cold; do
-    case $name in torch-only) c=$torch_cmd ;; recipe) c=$recipe_cmd ;; header-only) c=$header_only_cmd ;; cold) c=$cold_cmd ;; esac
+  for name in $parts; do
+    case $name in torch-only) c=$torch_cmd ;; recipe) c=$recipe_cmd ;; header-only) c=$header_only_cmd ;; cold) c=$cold_cmd ;; train-only) c=$train_only_cmd ;; esac
     s=$(seconds "$c")
     echo "round $round: $name ${s} s" >&2
     if [[ -z ${best[$name]:-} ]] || awk -v a="$s" -v b="${best[$name]}" 'BEGIN { exit !(a < b) }'; then best[$name]=$s; fi
   done
 done
 printf '| translation unit | seconds (best of %s) | x torch-only |\n|---|---:|---:|\n' "$repeats"
-for name in torch-only recipe header-only cold; do
+for name in $parts; do
   awk -v n="$name" -v s="${best[$name]}" -v t="${best[torch-only]}" 'BEGIN { printf "| %s | %.1f | %.2f |\n", n, s, s / t }'
 done
