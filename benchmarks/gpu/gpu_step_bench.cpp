@@ -33,14 +33,12 @@
 #include <torch/torch.h>
 
 #include <mixtrain/core/compat.hpp>
+#include <mixtrain/core/device_memory.hpp>
 #include <mixtrain/core/memory_layout.hpp>
 #include <mixtrain/model/hrnet.hpp>
 #include <mixtrain/optim/adamw.hpp>
 #include <mixtrain/policy/cuda_graph.hpp>
 
-#ifdef MIXTRAIN_WITH_CUDA
-#include <c10/cuda/CUDACachingAllocator.h>
-#endif
 
 namespace mt = mixtrain;
 
@@ -72,30 +70,6 @@ struct settings {
   bool json = false;
 };
 
-// Peak device memory from CUDA's caching allocator (what torch.cuda.max_memory_allocated
-// and max_memory_reserved read). The free functions and the DeviceStats fields
-// are the same in LibTorch 1.13 and 2.x; index 0 of a StatArray is the
-// aggregate over the allocator's pools in both.
-struct peak_memory {
-  std::optional<std::int64_t> allocated, reserved;
-};
-
-void reset_peak_memory([[maybe_unused]] const torch::Device& device) {
-#ifdef MIXTRAIN_WITH_CUDA
-  if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());
-#endif
-}
-
-peak_memory read_peak_memory([[maybe_unused]] const torch::Device& device) {
-#ifdef MIXTRAIN_WITH_CUDA
-  if (device.is_cuda()) {
-    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
-    return {stats.allocated_bytes[0].peak, stats.reserved_bytes[0].peak};
-  }
-#endif
-  return {};
-}
-
 void synchronise(const torch::Device& device) {
   if (device.is_cuda()) torch::cuda::synchronize(device.index());
 }
@@ -108,7 +82,7 @@ struct result {
   double seconds = 0;
   double images_per_second = 0;
   double loss = 0;
-  peak_memory memory;
+  mt::device_memory_peak memory;
 };
 
 result measure(const settings& s, const variant& v, const torch::Device& device) {
@@ -150,7 +124,7 @@ result measure(const settings& s, const variant& v, const torch::Device& device)
     return loss;
   };
 
-  reset_peak_memory(device);  // the peak includes the warm-up (cuDNN's search)
+  mt::reset_device_memory_peak(device);  // the peak includes the warm-up (cuDNN's search)
   for (int i = 0; i < s.warmup; ++i) step();
   synchronise(device);
   const auto start = std::chrono::steady_clock::now();
@@ -161,7 +135,7 @@ result measure(const settings& s, const variant& v, const torch::Device& device)
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   r.images_per_second = s.batch_size * s.steps / r.seconds;
   r.loss = last.item<double>();
-  r.memory = read_peak_memory(device);
+  r.memory = mt::read_device_memory_peak(device);
   return r;
 }
 

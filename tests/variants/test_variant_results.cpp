@@ -2,6 +2,10 @@
 #include <catch2/catch.hpp>
 #include <fmt/core.h>
 
+#include <algorithm>
+#include <sstream>
+#include <string>
+
 #include <mixtrain/app/omp_spin_measurement.hpp>
 #include <mixtrain/bench/variant_results.hpp>
 
@@ -100,6 +104,36 @@ TEST_CASE("variants: a pipeline-fed run carries its data wait and end-to-end rat
   const auto md = mb::markdown_table({s}, "v");
   CHECK(md.find("| 32.0 | 40.0 |") != std::string::npos);  // end to end, then the step alone
   CHECK(md.find("| 20 % |") != std::string::npos);
+}
+
+TEST_CASE("variants: peak GPU memory is the largest of the runs and gets a column only when some variant has it", "[variants]") {
+  auto gpu_run = [](const char* peak) {
+    return mb::parse_step_output(fmt::format(
+        R"({{"bench": "step", "batch_size": 2, "step_s": [0.1], "median_step_s": 0.1, "peak_rss_mb": 900, "peak_gpu_mb": {}}})",
+        peak));
+  };
+  const auto cpu_run = mb::parse_step_output(
+      R"({"bench": "step", "batch_size": 2, "step_s": [0.3], "median_step_s": 0.3, "peak_rss_mb": 700})");
+  REQUIRE(cpu_run.ok);
+  CHECK_FALSE(cpu_run.peak_gpu_mb.has_value());  // a CPU run has no GPU figure, not a 0
+  CHECK_FALSE(gpu_run("null").peak_gpu_mb.has_value());
+  auto on_gpu = mb::summarise_runs("gpu", {gpu_run("5120.5"), gpu_run("6144"), gpu_run("4096")});
+  REQUIRE(on_gpu.peak_gpu_mb.has_value());
+  CHECK(*on_gpu.peak_gpu_mb == Approx(6144));
+  CHECK(mb::to_json(on_gpu)["peak_gpu_mb"] == Approx(6144));
+  const auto on_cpu = mb::summarise_runs("cpu", {cpu_run});
+  CHECK(mb::to_json(on_cpu)["peak_gpu_mb"].is_null());
+  CHECK(mb::markdown_table({on_cpu}, "cpu").find("peak GPU MB") == std::string::npos);
+  const auto md = mb::markdown_table({on_cpu, on_gpu}, "cpu");
+  CHECK(md.find("| peak RSS MB | peak GPU MB | build s |") != std::string::npos);
+  CHECK(md.find("| 700 | n/a | ? |") != std::string::npos);   // the CPU variant's row
+  CHECK(md.find("| 900 | 6144 | ? |") != std::string::npos);  // the GPU variant's row
+  // Every row has as many cells as the header.
+  auto cells = [](const std::string& row) { return std::count(row.begin(), row.end(), '|'); };
+  std::istringstream rows(md);
+  std::string header, row;
+  std::getline(rows, header);
+  while (std::getline(rows, row)) CHECK(cells(row) == cells(header));
 }
 
 TEST_CASE("omp spin count: the shortest loaded step among those within 15 percent of the best quiet step", "[variants]") {

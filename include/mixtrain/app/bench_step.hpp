@@ -27,6 +27,7 @@
 #include <mixtrain/app/bench_data.hpp>
 #include <mixtrain/app/common.hpp>
 #include <mixtrain/app/openmp_env.hpp>
+#include <mixtrain/core/device_memory.hpp>
 #include <mixtrain/core/hooks.hpp>
 #include <mixtrain/data/batch_pipeline.hpp>
 
@@ -186,6 +187,7 @@ int run_bench_step(Trainer& t, const bench_step_options& o) {
   const bool cuda = t.device().is_cuda();
   std::vector<double> times;
   double waited = 0, stepped = 0;
+  reset_device_memory_peak(t.device());  // the peak includes the warm-up steps
   for (int i = 0; i < o.warmup + o.steps; ++i) {
     const auto [b, wait_s] = batches.next();
     if (cuda) torch::cuda::synchronize();
@@ -200,6 +202,7 @@ int run_bench_step(Trainer& t, const bench_step_options& o) {
     stepped += s;
   }
   const double last_loss = c.loss.template item<double>();  // the one read-back
+  const auto device_peak = read_device_memory_peak(t.device());
   t.emit(hook::on_fit_end{}, c);
 
   const auto summary = bench_detail::summarise(times);
@@ -227,7 +230,11 @@ int run_bench_step(Trainer& t, const bench_step_options& o) {
                                  {"data_wait_fraction", waited / std::max(waited + stepped, 1e-12)},
                                  {"end_to_end_images_per_s", end_to_end_images_per_s},
                                  {"last_loss", last_loss},
-                                 {"peak_rss_mb", peak_rss_mb()}};
+                                 {"peak_rss_mb", peak_rss_mb()},
+                                 {"peak_gpu_mb", device_peak.allocated ? nlohmann::json(*device_peak.allocated / 1048576.0)
+                                                                       : nlohmann::json()},
+                                 {"peak_gpu_reserved_mb", device_peak.reserved ? nlohmann::json(*device_peak.reserved / 1048576.0)
+                                                                               : nlohmann::json()}};
   std::cout << fmt::format("bench step: {} {}x{}, batch {}, {} landmarks, {} threads: median {:.3f} s/step ({:.2f} images/s)\n",
                            Trainer::model_spec::name, input.width, input.height, batch_size, num_landmarks,
                            torch::get_num_threads(), summary.median, images_per_s);

@@ -28,6 +28,7 @@ struct run_result {
   double median_step_s = 0;
   int batch_size = 0;
   double peak_rss_mb = 0;
+  std::optional<double> peak_gpu_mb;             // CUDA's caching allocator, on a CUDA device only
   std::optional<double> data_wait_fraction;      // only when fed by the recipe's pipeline
   std::optional<double> end_to_end_images_per_s; // steps and waits for their batches together
   nlohmann::json raw;         // the JSON line as printed
@@ -50,6 +51,7 @@ struct variant_summary {
   double p90_step_s = 0;               // over every timed step of every repeat
   double images_per_s = 0;
   double peak_rss_mb = 0;              // the largest of the runs
+  std::optional<double> peak_gpu_mb;   // likewise, when the runs were on CUDA
   std::optional<double> data_wait_fraction;  // medians over repeats; absent for random batches
   std::optional<double> end_to_end_images_per_s;
   std::optional<double> build_s;       // compile + link of the executable

@@ -27,6 +27,7 @@ MIXTRAIN_COLD run_result parse_step_output(const std::string& stdout_text) {
   r.median_step_s = found.value("median_step_s", 0.0);
   r.batch_size = found.value("batch_size", 0);
   r.peak_rss_mb = found.value("peak_rss_mb", 0.0);
+  if (found.contains("peak_gpu_mb") && found["peak_gpu_mb"].is_number()) r.peak_gpu_mb = found["peak_gpu_mb"].get<double>();
   if (found.value("data", "") == "pipeline") {
     r.data_wait_fraction = found.value("data_wait_fraction", 0.0);
     r.end_to_end_images_per_s = found.value("end_to_end_images_per_s", 0.0);
@@ -62,6 +63,7 @@ MIXTRAIN_COLD variant_summary summarise_runs(std::string name, const std::vector
     pooled.insert(pooled.end(), r.step_s.begin(), r.step_s.end());
     batch = r.batch_size;
     s.peak_rss_mb = std::max(s.peak_rss_mb, r.peak_rss_mb);
+    if (r.peak_gpu_mb) s.peak_gpu_mb = std::max(s.peak_gpu_mb.value_or(0.0), *r.peak_gpu_mb);
     if (r.data_wait_fraction) waits.push_back(*r.data_wait_fraction);
     if (r.end_to_end_images_per_s) end_to_end.push_back(*r.end_to_end_images_per_s);
   }
@@ -104,16 +106,19 @@ MIXTRAIN_COLD nlohmann::json to_json(const variant_summary& s) {
               {"spread_step_s", {s.spread_lo_s, s.spread_hi_s}}, {"p90_step_s", s.p90_step_s},
               {"data_wait_fraction", opt(s.data_wait_fraction)},
               {"end_to_end_images_per_s", opt(s.end_to_end_images_per_s)}, {"peak_rss_mb", s.peak_rss_mb},
-              {"speedup_vs_baseline", opt(s.speedup)}});
+              {"peak_gpu_mb", opt(s.peak_gpu_mb)}, {"speedup_vs_baseline", opt(s.speedup)}});
   }
   return j;
 }
 
 MIXTRAIN_COLD std::string markdown_table(const std::vector<variant_summary>& all, const std::string& baseline) {
-  std::string out =
+  // A peak GPU memory column only when some variant ran on CUDA.
+  const bool gpu = std::any_of(all.begin(), all.end(), [](const auto& s) { return s.peak_gpu_mb.has_value(); });
+  std::string out = fmt::format(
       "| variant | policies | params | images/s end to end | images/s (step) | step median s (min-max of repeats) | "
-      "step p90 s | data wait | peak RSS MB | build s | vs baseline | val MRE (epochs) |\n"
-      "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+      "step p90 s | data wait | peak RSS MB | {}build s | vs baseline | val MRE (epochs) |\n"
+      "|---|---|---:|---:|---:|---:|---:|---:|---:|{}---:|---:|---:|\n",
+      gpu ? "peak GPU MB | " : "", gpu ? "---:|" : "");
   for (const auto& s : all) {
     std::string policies;
     for (const auto& p : s.policies) policies += (policies.empty() ? "" : ", ") + p.get<std::string>();
@@ -125,16 +130,18 @@ MIXTRAIN_COLD std::string markdown_table(const std::vector<variant_summary>& all
       std::string error = s.error;
       std::replace(error.begin(), error.end(), '\n', ' ');
       std::replace(error.begin(), error.end(), '|', '/');
-      out += fmt::format("| {} | {} | {} | **failed**: {} | | | | | | {} | | {} |\n", name, policies, params, error, build,
-                         trained);
+      out += fmt::format("| {} | {} | {} | **failed**: {} | | | | | | {}{} | | {} |\n", name, policies, params, error,
+                         gpu ? "| " : "", build, trained);
       continue;
     }
-    out += fmt::format("| {} | {} | {} | {} | {:.1f} | {:.3f} ({:.3f}-{:.3f}) | {:.3f} | {} | {:.0f} | {} | {} | {} |\n", name,
+    const std::string gpu_cell =
+        !gpu ? "" : (s.peak_gpu_mb ? fmt::format("{:.0f} | ", *s.peak_gpu_mb) : std::string("n/a | "));
+    out += fmt::format("| {} | {} | {} | {} | {:.1f} | {:.3f} ({:.3f}-{:.3f}) | {:.3f} | {} | {:.0f} | {}{} | {} | {} |\n", name,
                        policies, params,
                        s.end_to_end_images_per_s ? fmt::format("{:.1f}", *s.end_to_end_images_per_s) : "n/a",
                        s.images_per_s, s.median_step_s, s.spread_lo_s, s.spread_hi_s, s.p90_step_s,
                        s.data_wait_fraction ? fmt::format("{:.0f} %", 100 * *s.data_wait_fraction) : "n/a",
-                       s.peak_rss_mb, build, s.speedup ? fmt::format("{:.2f}x", *s.speedup) : "?", trained);
+                       s.peak_rss_mb, gpu_cell, build, s.speedup ? fmt::format("{:.2f}x", *s.speedup) : "?", trained);
   }
   return out;
 }
