@@ -1,8 +1,8 @@
 // The Aariz recipe with every policy: HRNet-small at 256x256, channels-last,
 // EMA weights for validation, gradient accumulation, clipping, warmup +
-// cosine learning rate, early stopping and best/periodic/recovery
-// checkpoints. bfloat16 autocast is compiled in but off by default: with
-// LibTorch 1.13 on this AVX512-BF16 CPU it measured 14% slower per step
+// cosine learning rate, early stopping, best/periodic/recovery checkpoints and
+// the thread split timed in the first two epochs. bfloat16 autocast is compiled
+// in but off by default: with LibTorch 1.13 on this AVX512-BF16 CPU it measured 14% slower per step
 // (docs/policies.md); --mixed_precision turns it on.
 // Numbers are compiled defaults; each has a flag (see `aariz_full --help`).
 #include <mixtrain/mixtrain.hpp>
@@ -25,6 +25,7 @@ using recipe = mt::recipe<
     mt::policy::warmup_cosine<{.warmup_epochs = 2, .min_lr = 1e-6}>,
     mt::policy::early_stopping<{.patience = 10}>,
     mt::policy::checkpoint<{.every_epochs = 5, .keep_best = 3}>,
+    mt::policy::thread_split<>,
     mt::fit<{.epochs = 40, .batch_size = 4, .num_workers = 2, .cache_mb = 512}>>;
 
 int main(int argc, char** argv) { return mt::main<recipe>(argc, argv); }

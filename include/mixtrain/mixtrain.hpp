@@ -22,4 +22,5 @@
 #include <mixtrain/policy/grad_clip.hpp>
 #include <mixtrain/policy/logging.hpp>
 #include <mixtrain/policy/lr_schedule.hpp>
+#include <mixtrain/policy/thread_split.hpp>
 #include <mixtrain/task/landmark_heatmaps.hpp>
