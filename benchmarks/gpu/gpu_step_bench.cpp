@@ -39,7 +39,6 @@
 #include <mixtrain/optim/adamw.hpp>
 #include <mixtrain/policy/cuda_graph.hpp>
 
-
 namespace mt = mixtrain;
 
 namespace {

@@ -1,6 +1,7 @@
 #pragma once
 // Shared by the policy tests: a tiny model without BatchNorm, small recipes,
 // hand-made batches, a synthetic dataset on disk and tensor comparisons.
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -57,6 +58,17 @@ using tiny_recipe = mt::recipe<tiny_spec, tiny_data, mt::task::landmark_heatmaps
 template <class... Policies>
 using unet_recipe =
     mt::recipe<mt::model::compact_unet<{.width = 8}>, unet_data, mt::task::landmark_heatmaps<>, adamw, Policies...>;
+
+// A clock for policies that take one (progress, thread_split): time stands
+// still until a test moves it.
+struct fake_clock {
+  using time_point = std::chrono::steady_clock::time_point;
+  static inline time_point now_value{std::chrono::hours(1)};
+  static time_point now() { return now_value; }
+  static void advance(double seconds) {
+    now_value += std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
+  }
+};
 
 inline mt::data::landmark_set numbered_landmarks(int count) {
   mt::data::landmark_set set;

@@ -20,17 +20,6 @@ using mt::policy::progress_mode;
 
 namespace {
 
-using time_point = std::chrono::steady_clock::time_point;
-
-// Time stands still until a test moves it.
-struct fake_clock {
-  static inline time_point now_value{std::chrono::hours(1)};
-  static time_point now() { return now_value; }
-  static void advance(double seconds) {
-    now_value += std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
-  }
-};
-
 // The members of the context the policy reads.
 struct fake_context {
   std::ostringstream out;

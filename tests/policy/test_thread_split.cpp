@@ -22,16 +22,6 @@ using mt::policy::thread_trials;
 
 namespace {
 
-using time_point = std::chrono::steady_clock::time_point;
-
-struct split_clock {
-  static inline time_point now_value{std::chrono::hours(1)};
-  static time_point now() { return now_value; }
-  static void advance(double seconds) {
-    now_value += std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
-  }
-};
-
 // The members of the trainer's context the policy reads.
 struct split_context {
   std::ostringstream out;
@@ -64,7 +54,7 @@ void run_epoch(Policy& policy, split_context& ctx, Seconds seconds, std::vector<
   auto p = mt::batch_progress::start(pipe, 0, 4 * ctx.batches_per_epoch, 4);
   for (std::int64_t b = 0; b < ctx.batches_per_epoch; ++b) {
     seen.push_back(torch::get_num_threads());
-    split_clock::advance(seconds(torch::get_num_threads()));
+    fake_clock::advance(seconds(torch::get_num_threads()));
     p.add(4);
     policy.on_train_batch(ctx, p);
   }
@@ -153,7 +143,7 @@ TEST_CASE("thread_split: after round 1 a count slower by more than drop_slower i
 TEST_CASE("thread_split: cold and warm epochs each keep their faster count, then it holds", "[thread_split]") {
   const thread_count_guard guard;
   torch::set_num_threads(2);
-  mt::policy::thread_split<thread_split_config{}, split_clock> policy;
+  mt::policy::thread_split<thread_split_config{}, fake_clock> policy;
   split_context ctx;
   std::vector<int> seen;
   policy.on_fit_begin(ctx);
@@ -194,7 +184,7 @@ TEST_CASE("thread_split: a short epoch, one thread, CUDA or several ranks measur
   const auto same = [](int) { return 0.1; };
   SECTION("an epoch of 6 windows") {
     torch::set_num_threads(2);
-    mt::policy::thread_split<thread_split_config{}, split_clock> policy;
+    mt::policy::thread_split<thread_split_config{}, fake_clock> policy;
     split_context ctx;
     ctx.batches_per_epoch = ctx.updates_per_epoch = 6;
     policy.on_fit_begin(ctx);
@@ -208,7 +198,7 @@ TEST_CASE("thread_split: a short epoch, one thread, CUDA or several ranks measur
   SECTION("one thread, several ranks") {
     for (const int ranks : {1, 2}) {
       torch::set_num_threads(ranks == 1 ? 1 : 2);
-      mt::policy::thread_split<thread_split_config{}, split_clock> policy;
+      mt::policy::thread_split<thread_split_config{}, fake_clock> policy;
       split_context ctx;
       ctx.world_size = ranks;
       policy.on_fit_begin(ctx);

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -203,6 +204,10 @@ int run_bench_step(Trainer& t, const bench_step_options& o) {
   }
   const double last_loss = c.loss.template item<double>();  // the one read-back
   const auto device_peak = read_device_memory_peak(t.device());
+  // Bytes as MiB, or null where there is no device figure (a CPU run).
+  const auto mib_or_null = [](const std::optional<std::int64_t>& bytes) {
+    return bytes ? nlohmann::json(static_cast<double>(*bytes) / 1048576.0) : nlohmann::json();
+  };
   t.emit(hook::on_fit_end{}, c);
 
   const auto summary = bench_detail::summarise(times);
@@ -231,10 +236,8 @@ int run_bench_step(Trainer& t, const bench_step_options& o) {
                                  {"end_to_end_images_per_s", end_to_end_images_per_s},
                                  {"last_loss", last_loss},
                                  {"peak_rss_mb", peak_rss_mb()},
-                                 {"peak_gpu_mb", device_peak.allocated ? nlohmann::json(*device_peak.allocated / 1048576.0)
-                                                                       : nlohmann::json()},
-                                 {"peak_gpu_reserved_mb", device_peak.reserved ? nlohmann::json(*device_peak.reserved / 1048576.0)
-                                                                               : nlohmann::json()}};
+                                 {"peak_gpu_mb", mib_or_null(device_peak.allocated)},
+                                 {"peak_gpu_reserved_mb", mib_or_null(device_peak.reserved)}};
   std::cout << fmt::format("bench step: {} {}x{}, batch {}, {} landmarks, {} threads: median {:.3f} s/step ({:.2f} images/s)\n",
                            Trainer::model_spec::name, input.width, input.height, batch_size, num_landmarks,
                            torch::get_num_threads(), summary.median, images_per_s);

@@ -9,9 +9,10 @@
 // interleaved rounds inside the first epoch a fit runs (cold) and again in
 // the next (warm), and keeps the fastest for that epoch and, after the warm
 // one, for the rest of the run. A count clearly slower in the first round is
-// not timed again, so the measurement trains at a slow pace as little as it can. The windows it measures are real training
-// windows, so nothing is spent beside training; the counts tried are at most
-// the one the run started with (--threads, OMP_NUM_THREADS or all cores).
+// not timed again, so the measurement trains at a slow pace as little as it
+// can. The windows it measures are real training windows, so nothing is spent
+// beside training; the counts tried are at most the one the run started with
+// (--threads, OMP_NUM_THREADS or all cores).
 //
 // Off on CUDA (the step does not run on the cores) and with more than one
 // rank (ranks wait for each other, so one rank's timing is not its own).
@@ -24,7 +25,6 @@
 #include <string>
 #include <string_view>
 #include <tuple>
-#include <type_traits>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -89,6 +89,7 @@ class thread_trials {
     slots_.clear();
     trials_.clear();
     dropped_.clear();
+    drops_decided_ = false;
     why_.clear();
     drop_slower_ = config.drop_slower;
     const auto n = static_cast<std::int64_t>(counts_.size());
@@ -116,12 +117,12 @@ class thread_trials {
   // know they cannot win, and each further one trains at their pace.
   void add(const trial& t) {
     trials_.push_back(t);
-    if (!dropped_.empty() || trials_.size() != counts_.size()) return;
+    if (drops_decided_ || trials_.size() != counts_.size()) return;
+    drops_decided_ = true;
     double best = 0;
     for (const int n : counts_) best = std::max(best, rate(n));
     for (const int n : counts_)
       if (rate(n) < best * (1.0 - drop_slower_)) dropped_.push_back(n);
-    if (dropped_.empty()) dropped_.push_back(0);  // decided: nothing dropped
   }
 
   [[nodiscard]] bool dropped(int threads) const {
@@ -177,7 +178,8 @@ class thread_trials {
   std::vector<int> counts_;
   std::vector<slot> slots_;
   std::vector<trial> trials_;
-  std::vector<int> dropped_;  // decided after the first round; {0} when nothing was dropped
+  std::vector<int> dropped_;  // decided once the first round is timed
+  bool drops_decided_ = false;
   double drop_slower_ = 0.2;
   int timed_windows_ = 0;
   std::string why_;
@@ -210,7 +212,7 @@ struct thread_split {
   [[nodiscard]] nlohmann::json describe() const { return describe_fields(config); }
 
   void on_fit_begin(auto& ctx) {
-    start_threads_ = kept_ = torch::get_num_threads();
+    start_threads_ = torch::get_num_threads();
     first_epoch_ = ctx.epoch;
     active_ = config.enabled && !ctx.device.is_cuda() && ctx.world_size == 1 && start_threads_ > 1;
     if (config.enabled && !active_)
@@ -262,14 +264,13 @@ struct thread_split {
     if (measuring_) conclude(ctx, ctx.epoch - 1);  // the trainer has counted the epoch as done already
   }
 
+  // Also after an interrupted epoch: the trainer raises on_fit_end after on_interrupt.
   void on_fit_end(auto&) {
     measuring_ = false;
     if (active_) torch::set_num_threads(start_threads_);
   }
-  void on_interrupt(auto& ctx) { on_fit_end(ctx); }
 
   [[nodiscard]] const std::vector<decision>& decisions() const { return decisions_; }
-  [[nodiscard]] int threads_kept() const { return kept_; }
 
  private:
   void conclude(auto& ctx, std::int64_t epoch) {
@@ -294,8 +295,7 @@ struct thread_split {
                            trials_.slots().back().round + 1, trials_.timed_windows(), figures, threads_text(chosen),
                            d.warm ? " for the rest of the run" : " for this epoch");
     }
-    kept_ = d.threads;
-    torch::set_num_threads(kept_);
+    torch::set_num_threads(d.threads);
     *ctx.log << d.line << "\n";
     decisions_.push_back(std::move(d));
   }
@@ -305,7 +305,6 @@ struct thread_split {
   thread_trials trials_;
   std::vector<decision> decisions_;
   int start_threads_ = 1;
-  int kept_ = 1;
   std::int64_t first_epoch_ = 0;
   bool active_ = false;
   bool measuring_ = false;
