@@ -41,6 +41,26 @@ struct rank_agreement {
   bool stop = false;        // in: a stop requested here; out: on any rank
 };
 
+// One training micro-batch's forward, loss and backward, as run_step returns
+// it: the loss normalised by its present-target count, and that count (float).
+struct step_outcome {
+  torch::Tensor loss;
+  torch::Tensor count;
+};
+
+// The loop's own forward, loss, scale_loss and backward, handed to a run_step
+// policy, with what the policy must know of the recipe at compile time.
+template <bool ScalesLoss, bool Synchronised, class Step>
+struct eager_step {
+  static constexpr bool scales_loss = ScalesLoss;    // a policy implements scale_loss (amp<fp16>)
+  static constexpr bool synchronised = Synchronised;  // gradients are all-reduced (distributed)
+  Step step;
+  template <class DeviceBatch>
+  step_outcome operator()(DeviceBatch& batch) {
+    return step(batch);
+  }
+};
+
 namespace hook_detail {
 template <class T>
 concept void_or_bool = std::same_as<T, void> || std::same_as<T, bool>;
@@ -125,6 +145,20 @@ MIXTRAIN_HOOK(forward_scope, (requires(P& p, C& c) { p.forward_scope(c); } &&
                               !requires(P& p, C&& c) { p.forward_scope(static_cast<C&&>(c)); }),
               "auto forward_scope(auto& context) returning an RAII object")
 MIXTRAIN_CTX_TENSOR_HOOK(scale_loss, "void scale_loss(auto& context, torch::Tensor& loss)")
+// Runs the micro-batch's forward, loss and backward its own way (a CUDA graph)
+// instead of the loop; `eager(batch)` is the loop's own step. At most one policy.
+namespace hook_detail {
+struct probe_batch {
+  torch::Tensor input;
+};
+using probe_eager = eager_step<false, false, step_outcome (*)(probe_batch&)>;
+}  // namespace hook_detail
+MIXTRAIN_HOOK(run_step, (requires(P& p, C& c, hook_detail::probe_batch& b, hook_detail::probe_eager& e) {
+                { p.run_step(c, b, e) } -> std::same_as<step_outcome>;
+              } && !requires(P& p, C&& c, hook_detail::probe_batch& b, hook_detail::probe_eager& e) {
+                p.run_step(static_cast<C&&>(c), b, e);
+              }),
+              "step_outcome run_step(auto& context, auto& device_batch, auto& eager_step)")
 // Data parallelism: the policy that runs the collectives (at most one).
 MIXTRAIN_HOOK(synchronise, (requires(P& p, C& c, rank_agreement& a) {
                 { p.synchronise(c, a) } -> std::same_as<void>;
@@ -172,7 +206,7 @@ struct hook_list {};
 using all_hooks =
     hook_list<hook::add_flags, hook::describe, hook::prepare_model, hook::accumulation_steps, hook::on_model_ready,
               hook::on_fit_begin, hook::on_epoch_begin, hook::prepare_input, hook::forward_scope, hook::scale_loss,
-              hook::synchronise, hook::unscale_gradients, hook::before_optimizer_step, hook::after_optimizer_step,
+              hook::run_step, hook::synchronise, hook::unscale_gradients, hook::before_optimizer_step, hook::after_optimizer_step,
               hook::after_skipped_step, hook::on_train_batch, hook::evaluation_model, hook::on_evaluation_batch,
               hook::on_validation_end, hook::on_epoch_end, hook::on_interrupt, hook::on_fit_end, hook::save_state,
               hook::load_state>;
@@ -186,6 +220,7 @@ struct check_hooks {
       check_on_model_ready<Policy, Context>::ok && check_on_fit_begin<Policy, Context>::ok &&
       check_on_epoch_begin<Policy, Context>::ok && check_prepare_input<Policy, Context>::ok &&
       check_forward_scope<Policy, Context>::ok && check_scale_loss<Policy, Context>::ok &&
+      check_run_step<Policy, Context>::ok &&
       check_synchronise<Policy, Context>::ok && check_unscale_gradients<Policy, Context>::ok && check_before_optimizer_step<Policy, Context>::ok &&
       check_after_optimizer_step<Policy, Context>::ok && check_after_skipped_step<Policy, Context>::ok &&
       check_on_train_batch<Policy, Context>::ok && check_evaluation_model<Policy, Context>::ok &&

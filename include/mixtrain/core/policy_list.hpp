@@ -72,6 +72,12 @@ struct any_policy_has;
 template <class Hook, class... Ps>
 struct any_policy_has<Hook, hana::basic_tuple<Ps...>> : std::bool_constant<(Hook::template present<Ps> || ...)> {};
 
+// How many stored policies have the hook (run_step: at most one).
+template <class Hook, class Tuple>
+struct policies_with;
+template <class Hook, class... Ps>
+struct policies_with<Hook, hana::basic_tuple<Ps...>> : std::integral_constant<int, (0 + ... + (Hook::template present<Ps> ? 1 : 0))> {};
+
 template <class Context, class Tuple>
 struct hooks_checked;
 template <class P, class Metrics>

@@ -65,6 +65,11 @@ class trainer {
   // A data-parallel recipe (policy/distributed.hpp): ranks agree at window
   // and epoch ends, and every window is normalised by its global count.
   static constexpr bool synchronised = detail::any_policy_has<hook::synchronise, policy_tuple>::value;
+  static constexpr bool scales_loss = detail::any_policy_has<hook::scale_loss, policy_tuple>::value;
+  // A policy runs each micro-batch's forward and backward (cuda_graph).
+  static constexpr int step_owners = detail::policies_with<hook::run_step, policy_tuple>::value;
+  static constexpr bool owns_step = step_owners > 0;
+  static_assert(step_owners <= 1, "at most one policy of a recipe may implement run_step (it owns the training step)");
 
   // Every hook of every policy is checked, used or not.
   static_assert(detail::hooks_checked<context_type, policy_tuple>::ok);
@@ -164,21 +169,11 @@ class trainer {
     auto& c = *ctx_;
     if (!window_count_.defined()) guard_.window_begins();
     emit(hook::prepare_input{}, c, batch.input);
-    loss_terms terms;
-    {
-      auto scopes = forward_scopes();
-      const auto output = (*model_)->forward(batch.input);
-      terms = task.loss(output, batch);
-      (void)scopes;
-    }
-    const auto count = terms.count.detach().to(torch::kFloat32);
-    c.loss = terms.sum / count.clamp_min(1.0);
-    guard_.add(c.loss);
-    auto scaled = c.window_length == 1 && !synchronised ? c.loss : terms.sum;
-    window_count_ = window_count_.defined() ? window_count_ + count : count;
     c.window_ends = window_ends;
-    emit(hook::scale_loss{}, c, scaled);
-    scaled.backward();
+    const auto step = run_step(batch);
+    c.loss = step.loss;
+    guard_.add(c.loss);
+    window_count_ = window_count_.defined() ? window_count_ + step.count : step.count;
     epoch_loss_.add(c.loss.detach());
     ++c.micro_step;
     if (window_ends) end_window();
@@ -333,6 +328,11 @@ class trainer {
   static double seconds_since(clock::time_point start) {
     return std::chrono::duration<double>(clock::now() - start).count();
   }
+
+  // The micro-batch's forward, loss, scale_loss and backward: the loop's own,
+  // or the run_step policy's (cuda_graph), which gets the loop's as `eager`.
+  template <class DeviceBatch>
+  step_outcome run_step(DeviceBatch& batch);
 
   // One epoch's training part; false when a stop request ended it early.
   template <class Pipeline>

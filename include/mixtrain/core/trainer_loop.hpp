@@ -104,6 +104,37 @@ bool trainer<Recipe>::train_epoch(Pipeline& pipeline, std::int64_t window, std::
 }
 
 template <class Recipe>
+template <class DeviceBatch>
+step_outcome trainer<Recipe>::run_step(DeviceBatch& batch) {
+  auto loop_step = [this](DeviceBatch& b) {
+    auto& c = *ctx_;
+    loss_terms terms;
+    {
+      auto scopes = forward_scopes();
+      const auto output = (*model_)->forward(b.input);
+      terms = task.loss(output, b);
+      (void)scopes;
+    }
+    const auto count = terms.count.detach().to(torch::kFloat32);
+    c.loss = terms.sum / count.clamp_min(1.0);
+    auto scaled = c.window_length == 1 && !synchronised ? c.loss : terms.sum;
+    emit(hook::scale_loss{}, c, scaled);
+    scaled.backward();
+    return step_outcome{c.loss, count};
+  };
+  auto eager = eager_step<scales_loss, synchronised, decltype(loop_step)>{loop_step};
+  if constexpr (owns_step) {
+    std::optional<step_outcome> out;
+    hana::for_each(policies, [&](auto& p) {
+      if constexpr (hook::run_step::present<std::remove_cvref_t<decltype(p)>>) out = p.run_step(*ctx_, batch, eager);
+    });
+    return *out;
+  } else {
+    return eager(batch);
+  }
+}
+
+template <class Recipe>
 void trainer<Recipe>::end_window() {
   auto& c = *ctx_;
   auto count = window_count_;
