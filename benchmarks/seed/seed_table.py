@@ -23,7 +23,7 @@ lines = [f"### Training step: HRNet-W32, {step_size}x{step_size}, batch 2 (rando
 record = {"step_size": step_size, "repeats": repeats, "step": [], "data": []}
 for label, v, guess in rows:
     if v is None:
-        lines.append(f"| {label} | {guess} | n/a: no CPU counterpart (on CUDA: cuda_graph_step, docs/policies.md) | n/a |")
+        lines.append(f"| {label} | {guess} | n/a: no CPU counterpart (on CUDA: the cuda_graph policy, docs/policies.md) | n/a |")
         record["step"].append({"change": label, "guess": guess, "measured": None})
         continue
     if not v["ok"]:

@@ -17,6 +17,7 @@
 #include <mixtrain/policy/amp.hpp>
 #include <mixtrain/policy/channels_last.hpp>
 #include <mixtrain/policy/checkpoint.hpp>
+#include <mixtrain/policy/cuda_graph.hpp>
 #include <mixtrain/policy/early_stopping.hpp>
 #include <mixtrain/policy/ema.hpp>
 #include <mixtrain/policy/grad_clip.hpp>

@@ -140,6 +140,12 @@ struct synthetic_dataset {
   }
 };
 
+// One per test process, shared by the test files.
+inline const synthetic_dataset& dataset() {
+  static const synthetic_dataset data;
+  return data;
+}
+
 // Run settings for quick fits: batches of 2, one worker, output in `out`.
 template <class Trainer>
 void quick_run(Trainer& t, const std::filesystem::path& out, int epochs) {

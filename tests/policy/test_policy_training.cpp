@@ -83,11 +83,6 @@ struct stateless_policy {
   static constexpr std::string_view name = "stateless";
 };
 
-const synthetic_dataset& dataset() {
-  static const synthetic_dataset data;
-  return data;
-}
-
 template <class Recipe>
 void build_seeded(mt::trainer<Recipe>& t, const mt::data::landmark_set& landmarks, std::uint64_t seed) {
   torch::manual_seed(seed);

@@ -108,8 +108,8 @@ class command_line {
                                                  " to the recipe's type list and rebuild");
     if (use_compile_)
       std::cerr << "note: --use_compile is not needed: this recipe is already a compiled trainer specialised for its "
-                   "model and policies; on CUDA, mixtrain::policy::cuda_graph_step captures forward and backward as a "
-                   "CUDA graph (docs/policies.md, \"cuda_graph\")\n";
+                   "model and policies; on CUDA, listing mixtrain::policy::cuda_graph in the recipe captures forward "
+                   "and backward as a CUDA graph after warm-up (docs/policies.md, \"cuda_graph\")\n";
     choose_devices(t);
     if (parsed(synth) && synth_options.min_side > synth_options.max_side)
       throw CLI::ValidationError("--min_side", "must not exceed --max_side");

@@ -5,72 +5,53 @@
 // later step is one replay: the CPU launches one graph instead of the
 // thousands of kernels of HRNet's forward and backward.
 //
+//   cuda_graph<{...}>   the recipe policy: owns the trainer's step through
+//                       the run_step hook (core/hooks.hpp)
+//   cuda_graph_step     the same for a program that drives its own step
+//                       (benchmarks/gpu/gpu_step_bench.cpp, tests/gpu)
+//
 // What the graph holds: forward, the loss and backward, writing the
-// gradients into the tensors captured with it (and BatchNorm's running
+// gradients into tensors of the graph's own pool (and BatchNorm's running
 // statistics in place). What it does not: the optimizer step. LibTorch's
 // AdamW (and SGD) keep their step count on the host and compute the bias
 // correction there, so a captured step would replay the first step's
-// constants forever; the caller runs optimizer.step() eagerly after each
-// replay, on the same stream, reading the graph's gradients.
+// constants forever; the optimizer steps eagerly after each replay, on the
+// same stream, reading the graph's gradients (policy/cuda_graph_capture.hpp).
 //
-// Rules a replayed graph imposes, each checked or stated here:
-//   - fixed shapes and addresses: every step's input and target are copied
-//     into static tensors made at the first step, in its memory format (a
-//     different shape is refused; another memory format is converted by
-//     the copy);
-//   - the gradients belong to the graph: they are cleared (set to none)
-//     before the capture, so the capture allocates them from its own pool
-//     and each replay overwrites them (no accumulation across steps, one
-//     micro-batch per optimizer step). A zero_grad() that drops them would
-//     leave the optimizer without gradients: run() checks the addresses
-//     before each replay and refuses;
-//   - the returned loss is the graph's static tensor: the next replay
-//     overwrites it (clone it to keep it);
-//   - warm-up runs on the capture's side stream, as PyTorch's whole-network
-//     capture does, so cuDNN's algorithm search and lazy initialisations
-//     happen before the capture; autocast's weight-cast cache is off during
-//     the capture so every cast is a captured kernel, never a tensor cached
-//     from an eager step.
-//
-// Wiring into the trainer: a policy cannot replace the loop's forward and
-// backward (core/hooks.hpp has no hook that owns the step), so this is a
-// step runner that a program drives itself (benchmarks/gpu/gpu_step_bench.cpp,
-// tests/gpu/test_gpu.cpp). A trainer policy needs a hook that runs the
-// window's forward + backward in place of the loop's, e.g.
-// `loss_terms run_step(auto& ctx, auto& device_batch, auto&& eager_step)`;
-// docs/policies.md, "cuda_graph", proposes it.
-//
-// Without CUDA (MIXTRAIN_WITH_CUDA undefined: a CPU LibTorch) the runner
-// still compiles and refuses at construction, naming the device; on a CPU
-// device in a CUDA build it refuses the same way. It never runs eagerly in
-// place of a graph without saying so.
+// Rules a replayed graph imposes:
+//   - fixed shapes and addresses: every step's tensors are copied into
+//     static ones made at the first step, in its memory format. The runner
+//     refuses another shape; the policy runs such a step (a short last
+//     batch) eagerly and counts it;
+//   - one micro-batch per optimizer step: the graph overwrites the gradients,
+//     so the policy runs accumulation windows eagerly (and says so once);
+//   - no host values inside the step: amp<fp16>'s loss scale is one, so the
+//     policy does not compile with loss scaling (use amp<bf16>), nor with
+//     the distributed policy's all-reduce hooks, which would run inside the
+//     capture;
+//   - the returned loss is the graph's static tensor: the runner returns it
+//     (the next replay overwrites it), the policy returns a copy.
+#include <any>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#if defined(MIXTRAIN_WITH_CUDA) && __has_include(<ATen/cuda/CUDAGraph.h>)
-#include <ATen/autocast_mode.h>
-#include <ATen/cuda/CUDAEvent.h>
-#include <ATen/cuda/CUDAGraph.h>
-#include <c10/cuda/CUDAGuard.h>
-#include <c10/cuda/CUDAStream.h>
-#define MIXTRAIN_WITH_CUDA_GRAPHS 1
-#endif
+#include <mixtrain/core/fields.hpp>
+#include <mixtrain/core/hooks.hpp>
+#include <mixtrain/core/tensor_fields.hpp>
+#include <mixtrain/policy/cuda_graph_capture.hpp>
 
 namespace mixtrain::policy {
-
-inline constexpr bool cuda_graphs_built() {
-#ifdef MIXTRAIN_WITH_CUDA_GRAPHS
-  return true;
-#else
-  return false;
-#endif
-}
 
 // `ForwardLoss`: `torch::Tensor(const torch::Tensor& input, const torch::Tensor& target)`,
 // the scalar loss of forward + loss, opening any autocast scope itself.
@@ -79,14 +60,8 @@ class cuda_graph_step {
  public:
   cuda_graph_step(torch::Device device, std::vector<torch::Tensor> parameters, ForwardLoss forward_loss,
                   int warmup_steps = 3)
-      : device_(device), parameters_(std::move(parameters)), forward_loss_(std::move(forward_loss)),
-        warmup_steps_(warmup_steps) {
-    if (!device.is_cuda())
-      throw std::invalid_argument("cuda_graph: CUDA graphs need a CUDA device; the run's device is '" + device.str() +
-                                  "'");
-    if (!cuda_graphs_built())
-      throw std::invalid_argument("cuda_graph: this build has no CUDA (its LibTorch has none, so MIXTRAIN_WITH_CUDA is "
-                                  "not defined): the device '" + device.str() + "' cannot be captured");
+      : capture_(device, parameters), device_(device), parameters_(std::move(parameters)),
+        forward_loss_(std::move(forward_loss)), warmup_steps_(warmup_steps) {
     if (warmup_steps < 1) throw std::invalid_argument("cuda_graph: at least one eager warm-up step must precede the capture");
   }
 
@@ -94,30 +69,24 @@ class cuda_graph_step {
   // capture (which runs nothing by itself) and a replay, then replays only.
   // The caller steps the optimizer afterwards.
   torch::Tensor run(const torch::Tensor& input, const torch::Tensor& target) {
-#ifdef MIXTRAIN_WITH_CUDA_GRAPHS
     stage(input, target);
     if (steps_ < warmup_steps_) {
       ++steps_;
-      return on_side_stream([&] { return eager(); });
+      return capture_.on_side_stream([&] {
+        for (auto& p : parameters_) p.mutable_grad() = torch::Tensor();
+        return forward_backward();
+      });
     }
-    if (!captured_) capture();
-    check_gradients();
-    graph_.replay();
+    if (!capture_.captured()) static_loss_ = capture_.capture([&] { return forward_backward(); });
+    capture_.replay();
     ++steps_;
-    ++replays_;
     return static_loss_;
-#else
-    (void)input;
-    (void)target;
-    throw std::logic_error("cuda_graph: unreachable without CUDA (the constructor refuses)");
-#endif
   }
 
-  [[nodiscard]] bool captured() const { return captured_; }
-  [[nodiscard]] std::int64_t replays() const { return replays_; }
+  [[nodiscard]] bool captured() const { return capture_.captured(); }
+  [[nodiscard]] std::int64_t replays() const { return capture_.replays(); }
 
  private:
-#ifdef MIXTRAIN_WITH_CUDA_GRAPHS
   // The step's tensors into the static ones the graph reads.
   void stage(const torch::Tensor& input, const torch::Tensor& target) {
     if (!static_input_.defined()) {
@@ -130,74 +99,136 @@ class cuda_graph_step {
     static_target_.copy_(target, /*non_blocking=*/true);
   }
 
-  torch::Tensor eager() {
-    for (auto& p : parameters_) p.mutable_grad() = torch::Tensor();
+  torch::Tensor forward_backward() {
     auto loss = forward_loss_(static_input_, static_target_);
     loss.backward();
     return loss.detach();
   }
 
-  // `f` on the side stream, ordered after and before the current stream's work.
-  template <class F>
-  auto on_side_stream(F&& f) {
-    if (!side_) side_ = c10::cuda::getStreamFromPool(false, device_.index());
-    auto current = c10::cuda::getCurrentCUDAStream(device_.index());
-    at::cuda::CUDAEvent before;
-    before.record(current);
-    before.block(*side_);
-    auto result = [&] {
-      c10::cuda::CUDAStreamGuard guard(*side_);
-      return f();
-    }();
-    at::cuda::CUDAEvent after;
-    after.record(*side_);
-    after.block(current);
-    return result;
-  }
-
-  void capture() {
-    on_side_stream([&] {
-      for (auto& p : parameters_) p.mutable_grad() = torch::Tensor();  // allocated by the capture, from its pool
-      const bool cache = at::autocast::is_autocast_cache_enabled();
-      at::autocast::set_autocast_cache_enabled(false);
-      try {
-        graph_.capture_begin();
-        auto loss = forward_loss_(static_input_, static_target_);
-        loss.backward();
-        static_loss_ = loss.detach();
-        graph_.capture_end();
-      } catch (...) {
-        at::autocast::set_autocast_cache_enabled(cache);
-        throw;
-      }
-      at::autocast::set_autocast_cache_enabled(cache);
-      return 0;
-    });
-    captured_grads_.clear();
-    for (const auto& p : parameters_) captured_grads_.push_back(p.grad().defined() ? p.grad().data_ptr() : nullptr);
-    captured_ = true;
-  }
-
-  void check_gradients() const {
-    for (std::size_t i = 0; i < parameters_.size(); ++i) {
-      const auto& g = parameters_[i].grad();
-      if ((g.defined() ? g.data_ptr() : nullptr) != captured_grads_[i])
-        throw std::logic_error("cuda_graph: a parameter's gradient is no longer the one the graph writes (was "
-                               "zero_grad() called? the captured step owns the gradients)");
-    }
-  }
-
-  at::cuda::CUDAGraph graph_;
-  std::optional<c10::cuda::CUDAStream> side_;
-  torch::Tensor static_input_, static_target_, static_loss_;
-  std::vector<void*> captured_grads_;
-#endif
+  graph_capture capture_;
   torch::Device device_;
   std::vector<torch::Tensor> parameters_;
   ForwardLoss forward_loss_;
   int warmup_steps_;
-  std::int64_t steps_ = 0, replays_ = 0;
-  bool captured_ = false;
+  std::int64_t steps_ = 0;
+  torch::Tensor static_input_, static_target_, static_loss_;
+};
+
+struct cuda_graph_config {
+  bool enabled = true;
+  int warmup_steps = 3;  // eager steps before the capture (cuDNN's algorithm search, lazy initialisation)
+
+  static constexpr auto fields() {
+    using c = cuda_graph_config;
+    return std::tuple{field{&c::enabled, "enabled",
+                            flag{"--cuda_graph", "capture the training step as a CUDA graph after warm-up (CUDA only; "
+                                                 "=false: eager)"}},
+                      field{&c::warmup_steps, "warmup_steps",
+                            flag{"--cuda_graph_warmup", "eager training steps before the CUDA graph capture", 1}}};
+  }
+};
+
+// The recipe policy: mt::policy::cuda_graph<> (or <{.enabled = false}>, for
+// --cuda_graph to switch on). Where the step cannot be captured (a CPU
+// device, a build without CUDA, accumulation windows) it logs why once and
+// the loop's own step runs: nothing else changes.
+template <cuda_graph_config C = cuda_graph_config{}>
+struct cuda_graph {
+  static_assert(C.warmup_steps >= 1, "cuda_graph: at least one eager warm-up step must precede the capture.");
+  static constexpr std::string_view name = "cuda_graph";
+  static constexpr std::string_view exclusive = "cuda_graph";
+  using config_type = cuda_graph_config;
+
+  config_type config = C;
+
+  void add_flags(CLI::App& cli) { add_field_flags(cli, config); }
+  [[nodiscard]] nlohmann::json describe() const { return describe_fields(config); }
+
+  void on_fit_begin(auto& ctx) {
+    state_.reset();
+    if (!config.enabled) return;
+    std::string why = cuda_graph_refusal(ctx.device);
+    if (why.empty() && ctx.updates_per_epoch < ctx.batches_per_epoch)
+      why = "gradient accumulation: the graph overwrites the gradients at every replay, so a window of several "
+            "micro-batches cannot be captured";
+    if (!why.empty()) {
+      *ctx.log << "note: cuda_graph: " << why << "; the training step runs eagerly\n";
+      return;
+    }
+    state_ = std::make_unique<state>(ctx.device, ctx.parameters());
+  }
+
+  template <class DeviceBatch, class Eager>
+  step_outcome run_step(auto& ctx, DeviceBatch& batch, Eager& eager) {
+    static_assert(!Eager::scales_loss,
+                  "cuda_graph: loss scaling (amp<fp16>) multiplies the loss by a host value that the captured graph "
+                  "would freeze; use amp<bf16>, which needs no scaling");
+    static_assert(!Eager::synchronised,
+                  "cuda_graph: the distributed policy's gradient all-reduce would run inside the capture; a "
+                  "data-parallel recipe trains eagerly (leave cuda_graph out)");
+    if (!state_ || ctx.window_length > 1) return eager(batch);
+    auto& s = *state_;
+    auto* fixed = std::any_cast<DeviceBatch>(&s.static_batch);
+    if (fixed == nullptr) fixed = &s.static_batch.template emplace<DeviceBatch>(empty_like_batch(batch));
+    if (!same_shapes(*fixed, batch)) {
+      ++s.eager_steps;  // e.g. the short last batch of an epoch
+      return eager(batch);
+    }
+    for_each_tensor_pair(*fixed, batch, [](torch::Tensor& to, const torch::Tensor& from) {
+      if (to.defined()) to.copy_(from, /*non_blocking=*/true);
+    });
+    if (s.warmed < config.warmup_steps) {
+      ++s.warmed;
+      return s.capture.on_side_stream([&] { return eager(*fixed); });
+    }
+    if (!s.capture.captured())
+      s.outputs = s.capture.capture([&] {
+        const auto out = eager(*fixed);
+        return step_outcome{out.loss.detach(), out.count};
+      });
+    s.capture.replay();
+    return {s.outputs.loss.clone(), s.outputs.count.clone()};  // the next replay overwrites the graph's own
+  }
+
+  void on_fit_end(auto& ctx) {
+    if (!state_) return;
+    *ctx.log << "cuda_graph: " << (state_->capture.captured() ? "captured" : "not captured") << " after "
+             << state_->warmed << " eager warm-up steps; " << state_->capture.replays() << " replays, "
+             << state_->eager_steps << " eager steps of other batch shapes\n";
+    state_.reset();  // the graph's memory pool goes with it
+  }
+
+  // The fit's replays so far (0 without a capture).
+  [[nodiscard]] std::int64_t replays() const { return state_ ? state_->capture.replays() : 0; }
+
+ private:
+  template <class DeviceBatch>
+  static DeviceBatch empty_like_batch(const DeviceBatch& batch) {
+    DeviceBatch copy = batch;
+    for_each_tensor(copy, [](torch::Tensor& t) {
+      if (t.defined()) t = torch::empty_like(t);  // keeps the device and memory format
+    });
+    return copy;
+  }
+  template <class DeviceBatch>
+  static bool same_shapes(DeviceBatch& fixed, const DeviceBatch& batch) {
+    bool same = true;
+    for_each_tensor_pair(fixed, batch, [&](const torch::Tensor& a, const torch::Tensor& b) {
+      same = same && a.defined() == b.defined() &&
+             (!a.defined() || (a.sizes() == b.sizes() && a.scalar_type() == b.scalar_type()));
+    });
+    return same;
+  }
+
+  struct state {
+    state(torch::Device device, std::vector<torch::Tensor> parameters) : capture(device, std::move(parameters)) {}
+    graph_capture capture;
+    std::any static_batch;  // the task's device batch that the graph reads
+    step_outcome outputs;   // the graph's loss and count
+    int warmed = 0;
+    std::int64_t eager_steps = 0;
+  };
+  std::unique_ptr<state> state_;  // during a fit that captures; the graph and its pool are not copied
 };
 
 }  // namespace mixtrain::policy
