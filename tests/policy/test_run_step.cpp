@@ -15,7 +15,6 @@
 #include <mixtrain/policy/amp.hpp>
 #include <mixtrain/policy/cuda_graph.hpp>
 #include <mixtrain/task/landmark_heatmaps.hpp>
-#include <mixtrain/task/landmarks_and_classes.hpp>
 
 #include "policy_test_support.hpp"
 
@@ -112,7 +111,7 @@ TEST_CASE("tensor_fields: nested device batches are visited in declaration order
   CHECK(copy.last.sum().item<double>() == 16.0);
   CHECK(!copy.inner.a.is_same(batch.inner.a));  // copied into, not aliased
 
-  // The library's own device batches: three tensors, and five with classes.
+  // The landmark task's own device batch: input, target and weight.
   using heatmaps = mt::task::landmark_heatmaps<>;
   heatmaps::device_batch landmarks{torch::zeros({1}), torch::zeros({2}), torch::zeros({3})};
   int count = 0;

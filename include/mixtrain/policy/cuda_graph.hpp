@@ -60,8 +60,7 @@ class cuda_graph_step {
  public:
   cuda_graph_step(torch::Device device, std::vector<torch::Tensor> parameters, ForwardLoss forward_loss,
                   int warmup_steps = 3)
-      : capture_(device, parameters), device_(device), parameters_(std::move(parameters)),
-        forward_loss_(std::move(forward_loss)), warmup_steps_(warmup_steps) {
+      : capture_(device, std::move(parameters)), forward_loss_(std::move(forward_loss)), warmup_steps_(warmup_steps) {
     if (warmup_steps < 1) throw std::invalid_argument("cuda_graph: at least one eager warm-up step must precede the capture");
   }
 
@@ -73,7 +72,7 @@ class cuda_graph_step {
     if (steps_ < warmup_steps_) {
       ++steps_;
       return capture_.on_side_stream([&] {
-        for (auto& p : parameters_) p.mutable_grad() = torch::Tensor();
+        capture_.clear_gradients();
         return forward_backward();
       });
     }
@@ -90,8 +89,8 @@ class cuda_graph_step {
   // The step's tensors into the static ones the graph reads.
   void stage(const torch::Tensor& input, const torch::Tensor& target) {
     if (!static_input_.defined()) {
-      static_input_ = torch::empty_like(input, input.options().device(device_));  // keeps the memory format
-      static_target_ = torch::empty_like(target, target.options().device(device_));
+      static_input_ = torch::empty_like(input, input.options().device(capture_.device()));  // keeps the memory format
+      static_target_ = torch::empty_like(target, target.options().device(capture_.device()));
     }
     if (input.sizes() != static_input_.sizes() || target.sizes() != static_target_.sizes())
       throw std::invalid_argument("cuda_graph: a captured step needs the same input and target shapes every step");
@@ -106,8 +105,6 @@ class cuda_graph_step {
   }
 
   graph_capture capture_;
-  torch::Device device_;
-  std::vector<torch::Tensor> parameters_;
   ForwardLoss forward_loss_;
   int warmup_steps_;
   std::int64_t steps_ = 0;

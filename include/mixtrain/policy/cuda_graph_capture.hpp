@@ -90,7 +90,7 @@ class graph_capture {
   template <class F>
   auto capture(F&& body) {
     return on_side_stream([&] {
-      for (auto& p : parameters_) p.mutable_grad() = torch::Tensor();  // allocated by the capture, from its pool
+      clear_gradients();  // allocated by the capture, from its pool
 #ifdef MIXTRAIN_WITH_CUDA_GRAPHS
       const bool cache = at::autocast::is_autocast_cache_enabled();
       at::autocast::set_autocast_cache_enabled(false);
@@ -123,6 +123,11 @@ class graph_capture {
       if (gradients_[i].defined() && !parameters_[i].grad().is_same(gradients_[i]))
         parameters_[i].mutable_grad() = gradients_[i];
     ++replays_;
+  }
+
+  // Every parameter's gradient set to none (eager warm-up steps start from none too).
+  void clear_gradients() {
+    for (auto& p : parameters_) p.mutable_grad() = torch::Tensor();
   }
 
   [[nodiscard]] bool captured() const { return captured_; }
