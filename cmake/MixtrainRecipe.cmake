@@ -1,6 +1,6 @@
 # mixtrain_add_recipe(<name> <file.cpp>): compile a recipe into an executable.
 # All recipes (and tests) of a project reuse one precompiled header holding
-# LibTorch, OpenCV, Hana, CLI11 and nlohmann/json, so torch's parse cost is paid once per build.
+# LibTorch, OpenCV, Hana and nlohmann/json (not CLI11: core/flag_set.hpp), so torch's parse cost is paid once per build.
 include_guard(GLOBAL)
 
 # A static library <name> over one generated source, ${CMAKE_BINARY_DIR}/<name>.cpp
@@ -19,7 +19,7 @@ function(mixtrain_precompiled_header_target out_var)
     _mixtrain_generated_library(mixtrain_pch "// precompiled-header carrier for mixtrain recipes")
     target_precompile_headers(mixtrain_pch PRIVATE
       <torch/torch.h> <opencv2/core.hpp> <opencv2/imgproc.hpp> <opencv2/imgcodecs.hpp>
-      <nlohmann/json.hpp> <CLI/CLI.hpp> <boost/hana.hpp>)
+      <nlohmann/json.hpp> <boost/hana.hpp>)
   endif()
   set(${out_var} mixtrain_pch PARENT_SCOPE)
 endfunction()

@@ -2,7 +2,8 @@
 # The cold code (MIXTRAIN_COLD functions) is compiled once: a recipe's object
 # file refers to them without defining them, mixtrain_cold's archive defines
 # them, and a target built header-only (test_results) defines its own inline
-# copy. Usage: check_cold_code.sh RECIPE_OBJECT COLD_ARCHIVE HEADER_ONLY_OBJECT
+# copy; the recipe object defines no CLI11 symbol (the command line is cold
+# code too). Usage: check_cold_code.sh RECIPE_OBJECT COLD_ARCHIVE HEADER_ONLY_OBJECT
 set -euo pipefail
 recipe_object=$1 cold_archive=$2 header_only_object=$3
 for f in "$recipe_object" "$cold_archive" "$header_only_object"; do
@@ -24,4 +25,12 @@ for name in "mixtrain::data::read_aariz_split(" "mixtrain::app::write_report_htm
   expect "$cold_archive" "$name" T
 done
 expect "$header_only_object" "mixtrain::app::render_report_html[abi:cxx11](" W T
+# The command line (core/flag_set.hpp): the recipe registers flags through
+# flag_set's cold functions and defines nothing of CLI11's.
+expect "$recipe_object" "mixtrain::flag_set::add_option(" U
+expect "$cold_archive" "mixtrain::flag_set::add_option(" T
+cli_symbols=$(nm -C --defined-only "$recipe_object" | awk 'index($0, "CLI::") == 20' | wc -l)
+if [[ $cli_symbols -eq 0 ]]; then echo "ok: no CLI11 symbol defined in $(basename "$recipe_object")"
+else echo "FAIL: $(basename "$recipe_object") defines $cli_symbols CLI11 symbols, e.g.:"
+     nm -C --defined-only "$recipe_object" | awk 'index($0, "CLI::") == 20' | head -3; status=1; fi
 exit $status

@@ -20,7 +20,6 @@
 #include <utility>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <torch/torch.h>
 
 #include <mixtrain/app/bench.hpp>
@@ -29,6 +28,7 @@
 #include <mixtrain/app/openmp_env.hpp>
 #include <mixtrain/app/policy_flags.hpp>
 #include <mixtrain/core/fields.hpp>
+#include <mixtrain/core/flag_set.hpp>
 #include <mixtrain/core/hooks.hpp>
 #include <mixtrain/data/synthetic_aariz.hpp>
 
@@ -56,15 +56,15 @@ class command_line {
   static constexpr bool has_inspect = landmark_split_recipe<Trainer>;
   static constexpr bool has_bench = bench_command<Trainer>::has_data || bench_command<Trainer>::has_step;
 
-  std::unique_ptr<CLI::App> app_owner;  // built in cold code (app/cli_app.hpp)
-  CLI::App& app;
-  CLI::App* train = nullptr;
-  CLI::App* evaluate = nullptr;
-  CLI::App* describe = nullptr;
-  CLI::App* predict = nullptr;  // null where the recipe cannot predict
-  CLI::App* bench = nullptr;
-  CLI::App* inspect = nullptr;  // null where the source reads no annotated landmark images
-  CLI::App* synth = nullptr;  // null where the data source cannot write a synthetic tree
+  program_command_line program;  // the CLI::App, in cold code (app/cli_app.hpp)
+  flag_set app;
+  flag_set train;
+  flag_set evaluate;
+  flag_set describe;
+  flag_set predict;  // empty where the recipe cannot predict
+  flag_set bench;
+  flag_set inspect;  // empty where the source reads no annotated landmark images
+  flag_set synth;    // empty where the data source cannot write a synthetic tree
 
   std::filesystem::path checkpoint;  // evaluate, predict (default <output_dir>/last.pt)
   std::string split = "valid";       // evaluate
@@ -82,12 +82,10 @@ class command_line {
 
   // Registers every flag, binding into `t` (which must outlive this object).
   explicit command_line(Trainer& t)
-      : app_owner(make_cli_app("mixtrain recipe '" + t.run.recipe_name + "': train and evaluate a " +
-                                   (landmark_recipe<Trainer> ? std::string("landmark") : std::string(Trainer::task_type::name)) +
-                                   " model",
-                               t.run.recipe_name)),
-        app(*app_owner) {
-    app.option_defaults()->always_capture_default();
+      : program("mixtrain recipe '" + t.run.recipe_name + "': train and evaluate a " +
+                    (landmark_recipe<Trainer> ? std::string("landmark") : std::string(Trainer::task_type::name)) + " model",
+                t.run.recipe_name),
+        app(program.flags()) {
     app.fallthrough();
     app.require_subcommand(0, 1);
     add_run_flags(t);
@@ -103,8 +101,8 @@ class command_line {
   // itself (worker count, threads, seed) and the device check.
   void finish(Trainer& t) {
     for (const auto& [option, pf] : orphans_)
-      if (option->count() > 0)
-        throw CLI::ValidationError(pf->flag, "this recipe was compiled without the policy it needs; add " + pf->needs +
+      if (option.count() > 0)
+        throw flag_error(pf->flag, "this recipe was compiled without the policy it needs; add " + pf->needs +
                                                  " to the recipe's type list and rebuild");
     if (use_compile_)
       std::cerr << "note: --use_compile is not needed: this recipe is already a compiled trainer specialised for its "
@@ -112,7 +110,7 @@ class command_line {
                    "and backward as a CUDA graph after warm-up (docs/policies.md, \"cuda_graph\")\n";
     choose_devices(t);
     if (parsed(synth) && synth_options.min_side > synth_options.max_side)
-      throw CLI::ValidationError("--min_side", "must not exceed --max_side");
+      throw flag_error("--min_side", "must not exceed --max_side");
     auto& run = t.run;
     run.fit.num_workers = num_workers_ == "auto" ? 0 : std::stoi(num_workers_);
     // Thread counts are set deliberately: --threads, else OMP_NUM_THREADS, else all cores.
@@ -122,10 +120,10 @@ class command_line {
     torch::set_num_threads(run.fit.threads > 0 ? run.fit.threads : env_threads > 0 ? env_threads : cores);
     torch::manual_seed(run.fit.seed);
     if (run.device != "cpu" && !torch::cuda::is_available())
-      throw CLI::ValidationError("--device", "'" + run.device + "' is not available in this build or machine");
+      throw flag_error("--device", "'" + run.device + "' is not available in this build or machine");
   }
 
-  static bool parsed(const CLI::App* sub) { return sub != nullptr && sub->parsed(); }
+  static bool parsed(const flag_set& sub) { return sub.parsed(); }
 
   // --multi_gpu and each rank's GPU, through the data-parallel policy's
   // choose_devices (policy/distributed.hpp); without one, or without a GPU
@@ -141,16 +139,13 @@ class command_line {
       }
     });
     if (!multi_gpu_) return;
-    if (gpus == 0 || !answered) throw CLI::ValidationError("--multi_gpu", multi_gpu_refusal(gpus > 0, answered));
-    if (!refusal.empty()) throw CLI::ValidationError("--multi_gpu", refusal);
+    if (gpus == 0 || !answered) throw flag_error("--multi_gpu", multi_gpu_refusal(gpus > 0, answered));
+    if (!refusal.empty()) throw flag_error("--multi_gpu", refusal);
   }
 
   // Whether the user gave a flag (not its compiled default): evaluate takes
   // the checkpoint's value for every flag not given.
-  [[nodiscard]] bool given(const std::string& flag) const {
-    const auto* option = app.get_option_no_throw(flag);
-    return option != nullptr && option->count() > 0;
-  }
+  [[nodiscard]] bool given(const std::string& flag) const { return app.given(flag); }
 
  private:
   void add_run_flags(Trainer& t) {
@@ -160,106 +155,106 @@ class command_line {
     if constexpr (requires { t.task.add_flags(app); }) t.task.add_flags(app);
     add_field_flags(app, run.fit);
     if constexpr (requires { t.optimizer_settings.config.lr; })
-      app.add_option("--lr", t.optimizer_settings.config.lr, "learning rate")->check(CLI::PositiveNumber);
+      app.add_option("--lr", t.optimizer_settings.config.lr, "learning rate").check(positive_number());
     num_workers_ = run.fit.num_workers == 0 ? "auto" : std::to_string(run.fit.num_workers);
     app.add_option("--num_workers", num_workers_, "data worker threads, or 'auto' to measure and pick")
-        ->check(CLI::Validator(cli_detail::check_num_workers, "INT or 'auto'"));
+        .check(cli_detail::check_num_workers, "INT or 'auto'");
     app.add_option("--omp_spincount", omp_spincount_,
                    "OpenMP spin count before a waiting thread sleeps: N, 'libgomp', or 'auto' (measured on this "
                    "machine once and cached; the default unless GOMP_SPINCOUNT/OMP_WAIT_POLICY is set)")
-        ->check(CLI::Validator([](std::string& v) { return valid_omp_spincount(v) ? std::string() : "expected a count, 'auto' or 'libgomp'"; },
-                               "INT|auto|libgomp"));
+        .check([](const std::string& v) { return valid_omp_spincount(v) ? std::string() : "expected a count, 'auto' or 'libgomp'"; },
+               "INT|auto|libgomp");
     app.add_option("--output_dir", run.output_dir, "where the run writes its files");
-    app.add_option("--resume", run.resume, "checkpoint to continue a run from")->check(CLI::ExistingFile);
+    app.add_option("--resume", run.resume, "checkpoint to continue a run from").check(existing_file());
     app.add_flag("--skip_bad_samples", run.skip_bad_samples, "count and skip unreadable samples instead of stopping");
     app.add_option("--device", run.device, "cpu, or cuda when LibTorch has it");
     app.add_option("--init_from", run.init_from,
                    "start a new run from another run's weights only (fresh optimizer and counters)")
-        ->check(CLI::ExistingFile);
+        .check(existing_file());
     app.add_option("--init_strict", run.init_strict, "with --init_from: every tensor must match by name and shape");
   }
 
   // Seed-script flags that no compiled-in policy claimed.
   void add_missing_policy_flags() {
     for (const auto& pf : policy_flags()) {
-      if (app.get_option_no_throw(pf.flag) != nullptr) continue;
-      auto* option = app.add_option(pf.flag, orphan_values_.emplace_back(), "needs " + pf.needs + " in the recipe")
-                         ->expected(0, 1)
-                         ->group("Not in this recipe");
+      if (app.has_option(pf.flag)) continue;
+      auto option = app.add_option(pf.flag, orphan_values_.emplace_back(), "needs " + pf.needs + " in the recipe")
+                        .expected(0, 1)
+                        .group("Not in this recipe");
       orphans_.emplace_back(option, &pf);
     }
   }
 
   void add_seed_notes() {
     app.add_flag("--use_compile", use_compile_, "accepted from the seed script; prints why it is not needed")
-        ->group("Not in this recipe");
+        .group("Not in this recipe");
     app.add_flag("--multi_gpu", multi_gpu_,
                  "data parallelism across all local GPUs (one rank each, NCCL; needs mt::policy::distributed)")
-        ->group("Data parallelism");
+        .group("Data parallelism");
   }
 
   void add_commands() {
-    train = add_cli_subcommand(app, "train", "train, validate each epoch, write checkpoints and metrics (default)");
-    evaluate = add_cli_subcommand(app, "evaluate", "evaluate a checkpoint on a split: tables, and files in "
+    train = app.add_subcommand("train", "train, validate each epoch, write checkpoints and metrics (default)");
+    evaluate = app.add_subcommand("evaluate", "evaluate a checkpoint on a split: tables, and files in "
                                               "<output_dir>/evaluation/<split>/; preprocessing from the checkpoint");
-    evaluate->add_option("--checkpoint", checkpoint, "checkpoint (default <output_dir>/last.pt)");
-    evaluate->add_option("--split", split, "train, valid, test or test2 (ISBI 2015)")
-        ->check(CLI::IsMember({"train", "valid", "test", "test2"}));
+    evaluate.add_option("--checkpoint", checkpoint, "checkpoint (default <output_dir>/last.pt)");
+    evaluate.add_option("--split", split, "train, valid, test or test2 (ISBI 2015)")
+        .check(one_of({"train", "valid", "test", "test2"}));
     if constexpr (landmark_recipe<Trainer>) {
-      evaluate->add_option("--gallery", gallery_size, "worst images per landmark drawn into gallery/ (0: none)");
-      evaluate->add_option("--compare", compare, "a second checkpoint: paired per-landmark differences, Wilcoxon "
+      evaluate.add_option("--gallery", gallery_size, "worst images per landmark drawn into gallery/ (0: none)");
+      evaluate.add_option("--compare", compare, "a second checkpoint: paired per-landmark differences, Wilcoxon "
                                                  "signed-rank test and a bootstrap interval for the MRE difference")
-          ->check(CLI::ExistingFile);
+          .check(existing_file());
     }
-    describe = add_cli_subcommand(app, "describe", "print the recipe: model, parameters, policies and settings");
+    describe = app.add_subcommand("describe", "print the recipe: model, parameters, policies and settings");
     if constexpr (landmark_recipe<Trainer>)
-      describe->add_option("--num_landmarks", num_landmarks, "landmark count (default: from --dataset_path, else Aariz's 29)")
-          ->check(CLI::PositiveNumber);
-    describe->add_flag("--json", json, "one JSON object");
+      describe.add_option("--num_landmarks", num_landmarks, "landmark count (default: from --dataset_path, else Aariz's 29)")
+          .check(positive_number());
+    describe.add_flag("--json", json, "one JSON object");
     if constexpr (has_predict) {
-      predict = add_cli_subcommand(app, "predict", "predict landmarks on images: JSON lines, and files in <output_dir>/predictions/");
-      predict->add_option("--checkpoint", checkpoint, "checkpoint (default <output_dir>/last.pt)");
-      predict->add_option("images", images, "image files, or folders searched recursively")->check(CLI::ExistingPath);
-      predict->add_option("--split", predict_split, "instead of images: a split of --dataset_path, drawn with its truth")
-          ->check(CLI::IsMember({"train", "valid", "test", "test2"}))
-          ->excludes("images");
-      predict->add_option("--pixel_size", pixel_size, "mm per pixel (default: the file's own, e.g. a DICOM tag, or the dataset's)")
-          ->check(CLI::PositiveNumber);
-      predict->add_flag("--overlay", overlay, "also write overlays/<id>.png: the landmarks drawn on the image");
+      predict = app.add_subcommand("predict", "predict landmarks on images: JSON lines, and files in <output_dir>/predictions/");
+      predict.add_option("--checkpoint", checkpoint, "checkpoint (default <output_dir>/last.pt)");
+      predict.add_option("images", images, "image files, or folders searched recursively").check(existing_path());
+      predict.add_option("--split", predict_split, "instead of images: a split of --dataset_path, drawn with its truth")
+          .check(one_of({"train", "valid", "test", "test2"}))
+          .excludes("images");
+      predict.add_option("--pixel_size", pixel_size, "mm per pixel (default: the file's own, e.g. a DICOM tag, or the dataset's)")
+          .check(positive_number());
+      predict.add_flag("--overlay", overlay, "also write overlays/<id>.png: the landmarks drawn on the image");
     }
     if constexpr (has_inspect) {
-      inspect = add_cli_subcommand(app, "inspect", "report on the dataset: images per split and device, sizes, pixel sizes, "
+      inspect = app.add_subcommand("inspect", "report on the dataset: images per split and device, sizes, pixel sizes, "
                                               "missing landmarks, the annotators' distance in mm, unreadable files");
-      inspect->add_flag("--json", json, "print the JSON report instead of the tables");
+      inspect.add_flag("--json", json, "print the JSON report instead of the tables");
     }
     if constexpr (has_bench) {
-      bench = add_cli_subcommand(app, "bench", "benchmarks: 'bench data' (the input pipeline alone), 'bench step' (one training step)");
-      benchmarks.add_to(*bench);
+      bench = app.add_subcommand("bench", "benchmarks: 'bench data' (the input pipeline alone), 'bench step' (one training step)");
+      benchmarks.add_to(bench);
     }
     if constexpr (has_synth) add_synth();
-    for (auto* sub : {train, evaluate, describe, predict, bench, synth, inspect})
-      if (sub) sub->fallthrough();
+    for (auto sub : {train, evaluate, describe, predict, bench, synth, inspect})
+      if (sub) sub.fallthrough();
   }
 
   void add_synth() {
     auto& o = synth_options;
-    synth = add_cli_subcommand(app, "synth", "write a synthetic dataset in the layout of the data source '" +
+    synth = app.add_subcommand("synth", "write a synthetic dataset in the layout of the data source '" +
                                              std::string(Trainer::data_type::name) + "'");
-    synth->add_option("--output", synth_output, "folder to write")->required();
-    synth->add_option("--train", o.train_images, "training images")->check(CLI::NonNegativeNumber);
-    synth->add_option("--valid", o.valid_images, "validation images")->check(CLI::NonNegativeNumber);
-    synth->add_option("--test", o.test_images, "test images")->check(CLI::NonNegativeNumber);
-    synth->add_option("--min_side", o.min_side, "smallest image side in pixels")->check(CLI::Range(64, 10000));
-    synth->add_option("--max_side", o.max_side, "largest image side in pixels")->check(CLI::Range(64, 10000));
-    synth->add_option("--seed", o.seed, "generator seed");
+    synth.add_option("--output", synth_output, "folder to write").required();
+    synth.add_option("--train", o.train_images, "training images").check(non_negative_number());
+    synth.add_option("--valid", o.valid_images, "validation images").check(non_negative_number());
+    synth.add_option("--test", o.test_images, "test images").check(non_negative_number());
+    synth.add_option("--min_side", o.min_side, "smallest image side in pixels").check(within(64, 10000));
+    synth.add_option("--max_side", o.max_side, "largest image side in pixels").check(within(64, 10000));
+    synth.add_option("--seed", o.seed, "generator seed");
   }
 
   std::string num_workers_;
   std::string omp_spincount_;  // read before parsing (app/openmp_env.hpp); here for --help and validation
   bool use_compile_ = false;
   bool multi_gpu_ = false;
-  std::vector<std::pair<CLI::Option*, const policy_flag*>> orphans_;
-  std::deque<std::string> orphan_values_;  // stable addresses for CLI11 to bind
+  std::vector<std::pair<flag_option, const policy_flag*>> orphans_;
+  std::deque<std::string> orphan_values_;  // stable addresses for the parser to bind
 };
 
 }  // namespace mixtrain::app

@@ -8,9 +8,9 @@
 #include <string>
 #include <string_view>
 
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <mixtrain/core/flag_set.hpp>
 #include <mixtrain/data/annotation.hpp>
 #include <mixtrain/data/batch_pipeline.hpp>
 #include <mixtrain/data/synthetic_aariz.hpp>
@@ -74,9 +74,9 @@ std::string dataset_folder_kind() {
 template <class Data>
 void require_dataset(const std::filesystem::path& path, const std::string& command = "this command") {
   if (path.empty())
-    throw CLI::ValidationError("--dataset_path", "is required for " + command + " (" + dataset_folder_kind<Data>() + ")");
+    throw flag_error("--dataset_path", "is required for " + command + " (" + dataset_folder_kind<Data>() + ")");
   if (!std::filesystem::is_directory(path))
-    throw CLI::ValidationError("--dataset_path", "'" + path.string() + "' is not a directory");
+    throw flag_error("--dataset_path", "'" + path.string() + "' is not a directory");
 }
 
 MIXTRAIN_COLD data::landmark_set numbered_landmarks(int count);

@@ -10,14 +10,13 @@
 #include <filesystem>
 #include <iostream>
 
-#include <CLI/CLI.hpp>
-
 #include <mixtrain/app/bench.hpp>
 #include <mixtrain/app/cli.hpp>
 #include <mixtrain/app/commands.hpp>
 #include <mixtrain/app/common.hpp>
 #include <mixtrain/app/omp_probe.hpp>
 #include <mixtrain/app/openmp_env.hpp>
+#include <mixtrain/core/flag_set.hpp>
 #include <mixtrain/core/trainer.hpp>
 
 namespace mixtrain {
@@ -49,7 +48,7 @@ int run_recipe(int argc, char** argv) {
   t.run.recipe_name = app::executable_name(argc > 0 ? argv[0] : nullptr);
   t.run.output_dir = std::filesystem::path("runs") / t.run.recipe_name;
   app::command_line<trainer<Recipe>> cl(t);
-  if (const auto status = app::parse_cli(cl.app, argc, argv)) return *status;
+  if (const auto status = cl.program.parse(argc, argv)) return *status;
   cl.finish(t);
   return app::dispatch(t, cl);
 }
@@ -62,7 +61,7 @@ int main(int argc, char** argv) {
   app::settle_openmp_wait_policy(argc, argv);  // may re-execute: before any thread starts
   try {
     return run_recipe<Recipe>(argc, argv);
-  } catch (const CLI::Error& e) {
+  } catch (const flag_error& e) {  // a flag value refused after parsing
     std::cerr << "error: " << e.what() << "\n";
     return 2;
   } catch (const std::exception& e) {

@@ -70,7 +70,7 @@ int run_predict(Trainer& t, command_line<Trainer>& cl) {
       sources.push_back(cl.pixel_size > 0 ? "--pixel_size" : "dataset");
     }
   } else {
-    if (cl.images.empty()) throw CLI::ValidationError("predict", "give image files or folders, or --split with --dataset_path");
+    if (cl.images.empty()) throw flag_error("predict", "give image files or folders, or --split with --dataset_path");
     inputs = unannotated_split(image_files_of(cl.images), landmarks.size(), cl.pixel_size, &sources);
   }
   t.build(landmarks);

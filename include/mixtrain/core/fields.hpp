@@ -24,10 +24,11 @@
 #include <tuple>
 #include <type_traits>
 
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
+
+#include <mixtrain/core/flag_set.hpp>
 
 namespace mixtrain {
 
@@ -71,23 +72,6 @@ nlohmann::json to_json(const M& value) {
   } else return value;
 }
 
-// A flag value of at least / at most the field's bounds (CLI11's own range
-// checks print the type's whole range in their messages).
-inline CLI::Validator bounded(double low, double high) {
-  return CLI::Validator(
-      [low, high](std::string& value) -> std::string {
-        try {
-          const double v = std::stod(value);
-          if (v < low) return fmt::format("must be at least {}, got {}", low, value);
-          if (v > high) return fmt::format("must be at most {}, got {}", high, value);
-          return "";
-        } catch (...) {
-          return "must be a number, got '" + value + "'";
-        }
-      },
-      fmt::format("[{}, {}]", low, high));
-}
-
 // Scalars travel as IValues; strings, arrays and nested structs as JSON text.
 template <class M>
 void save(torch::serialize::OutputArchive& archive, const std::string& key, const M& value) {
@@ -118,7 +102,7 @@ nlohmann::json describe_fields(const T& value) {
 // One CLI option per field that has a flag; bools become flags that also
 // take =true/=false.
 template <described T>
-void add_field_flags(CLI::App& cli, T& value) {
+void add_field_flags(flag_set cli, T& value) {
   std::apply(
       [&](const auto&... f) {
         auto one = [&](const auto& fd) {
@@ -129,10 +113,10 @@ void add_field_flags(CLI::App& cli, T& value) {
           if constexpr (std::is_same_v<M, bool>) {
             cli.add_flag(name, member, help);
           } else if constexpr (std::is_arithmetic_v<M>) {
-            auto* option = cli.add_option(name, member, help);
+            auto option = cli.add_option(name, member, help);
             if (fd.option->minimum > -std::numeric_limits<double>::infinity() ||
                 fd.option->maximum < std::numeric_limits<double>::infinity())
-              option->check(fields_detail::bounded(fd.option->minimum, fd.option->maximum));
+              option.check(within(fd.option->minimum, fd.option->maximum));
           } else if constexpr (std::is_same_v<M, std::string> || std::is_same_v<M, std::filesystem::path>) {
             cli.add_option(name, member, help);
           } else {

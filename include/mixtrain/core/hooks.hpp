@@ -20,11 +20,11 @@
 #include <string_view>
 #include <type_traits>
 
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <mixtrain/core/batch_progress.hpp>
+#include <mixtrain/core/flag_set.hpp>
 
 namespace mixtrain {
 
@@ -118,10 +118,10 @@ concept void_or_bool = std::same_as<T, void> || std::same_as<T, bool>;
                  !requires(P& p, C&& c, torch::Tensor& t) { p.hook_name(static_cast<C&&>(c), t); }),     \
                 expected)
 
-MIXTRAIN_HOOK(add_flags, (requires(P& p, CLI::App& app) {
-                { p.add_flags(app) } -> std::same_as<void>;
+MIXTRAIN_HOOK(add_flags, (requires(P& p, flag_set flags) {
+                { p.add_flags(flags) } -> std::same_as<void>;
               }),
-              "void add_flags(CLI::App&)")
+              "void add_flags(mt::flag_set)")
 MIXTRAIN_HOOK(describe, (requires(const P& p) {
                 { p.describe() } -> std::convertible_to<nlohmann::json>;
               }),

@@ -5,11 +5,11 @@
 #include <string>
 #include <string_view>
 
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <mixtrain/augment/affine.hpp>
 #include <mixtrain/augment/intensity.hpp>
+#include <mixtrain/core/flag_set.hpp>
 #include <mixtrain/data/aariz_reader.hpp>
 #include <mixtrain/data/geometry.hpp>
 #include <mixtrain/data/landmark_images.hpp>
@@ -51,17 +51,17 @@ struct aariz : landmark_images<landmark_images_config{.image_size = C.image_size
   }
 
   // --image_size comes from the shared part; --annotator_merge is this source's.
-  void add_flags(CLI::App& cli) {
+  void add_flags(flag_set cli) {
     base::add_flags(cli);
-    cli.add_option_function<std::string>(
+    cli.add_option_function(
            "--annotator_merge",
            [this](const std::string& v) {
              options.merge = v == "official_rounded" ? annotator_merge::official_rounded : annotator_merge::mean;
            },
            "ground truth from the two annotators: mean (unrounded) or official_rounded (the mean rounded up to "
            "whole pixels, as the dataset's own loader does)")
-        ->check(CLI::IsMember({"mean", "official_rounded"}))
-        ->default_str(merge_name(C.annotator_merge));
+        .check(one_of({"mean", "official_rounded"}))
+        .default_str(merge_name(C.annotator_merge));
   }
 
   static std::string merge_name(annotator_merge m) { return m == annotator_merge::official_rounded ? "official_rounded" : "mean"; }

@@ -14,9 +14,9 @@
 #include <string>
 #include <string_view>
 
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <mixtrain/core/flag_set.hpp>
 #include <mixtrain/data/annotation.hpp>
 #include <mixtrain/data/geometry.hpp>
 #include <mixtrain/data/isbi_reader.hpp>
@@ -76,16 +76,16 @@ struct isbi2015 : landmark_images<landmark_images_config{.image_size = C.image_s
   }
 
   // --image_size comes from the shared part; --annotators is this source's.
-  void add_flags(CLI::App& cli) {
+  void add_flags(flag_set cli) {
     base::add_flags(cli);
-    cli.add_option_function<std::string>(
+    cli.add_option_function(
            "--annotators",
            [this](const std::string& v) {
              options.annotators = v == "senior" ? isbi_annotators::senior : isbi_annotators::mean;
            },
            "ground truth: mean (of the senior and junior doctors, unrounded) or senior")
-        ->check(CLI::IsMember({"mean", "senior"}))
-        ->default_str(C.annotators == isbi_annotators::senior ? "senior" : "mean");
+        .check(one_of({"mean", "senior"}))
+        .default_str(C.annotators == isbi_annotators::senior ? "senior" : "mean");
   }
 };
 

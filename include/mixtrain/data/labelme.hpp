@@ -17,9 +17,9 @@
 #include <string_view>
 #include <utility>
 
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <mixtrain/core/flag_set.hpp>
 #include <mixtrain/data/annotation.hpp>
 #include <mixtrain/data/geometry.hpp>
 #include <mixtrain/data/labelme_reader.hpp>
@@ -77,12 +77,12 @@ struct labelme : landmark_images<landmark_images_config{.image_size = C.image_si
   }
 
   // --image_size comes from the shared part; --pixel_size_mm and --repeated_labels are this source's.
-  void add_flags(CLI::App& cli) {
+  void add_flags(flag_set cli) {
     base::add_flags(cli);
-    cli.add_option_function<double>(
+    cli.add_option_function(
            "--pixel_size_mm", [this](double v) { options.pixel_size_mm = v; },
            "millimetres per pixel of every image (labelme stores none; a DICOM image's own spacing wins)")
-        ->check([](const std::string& v) -> std::string {
+        .check([](const std::string& v) -> std::string {
           try {
             const double x = std::stod(v);
             return x > 0 && std::isfinite(x) ? "" : "must be a positive number of millimetres, got " + v;
@@ -90,13 +90,13 @@ struct labelme : landmark_images<landmark_images_config{.image_size = C.image_si
             return "must be a number, got '" + v + "'";
           }
         })
-        ->default_str(nlohmann::json(C.pixel_size_mm).dump());
-    cli.add_option_function<std::string>(
+        .default_str(nlohmann::json(C.pixel_size_mm).dump());
+    cli.add_option_function(
            "--repeated_labels",
            [this](const std::string& v) { options.repeated = v == "reject" ? repeated_labels::reject : repeated_labels::average; },
            "a label marked twice in one file: average (the mean, counted in the warning) or reject (an error naming the file)")
-        ->check(CLI::IsMember({"average", "reject"}))
-        ->default_str(C.repeated == repeated_labels::reject ? "reject" : "average");
+        .check(one_of({"average", "reject"}))
+        .default_str(C.repeated == repeated_labels::reject ? "reject" : "average");
   }
 };
 

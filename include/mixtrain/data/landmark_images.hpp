@@ -18,12 +18,12 @@
 #include <utility>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <mixtrain/augment/concepts.hpp>
 #include <mixtrain/augment/tta.hpp>
 #include <mixtrain/core/data_source.hpp>
+#include <mixtrain/core/flag_set.hpp>
 #include <mixtrain/data/aariz_samples.hpp>
 #include <mixtrain/data/annotation.hpp>
 #include <mixtrain/data/batch_pipeline.hpp>
@@ -180,13 +180,13 @@ struct landmark_images {
     return j;
   }
 
-  void add_flags(CLI::App& cli) {
-    cli.add_option_function<std::vector<int>>(
+  void add_flags(flag_set cli) {
+    cli.add_option_function(
            "--image_size", [this](const std::vector<int>& v) { config.image_size = {v[0], v[1]}; },
            "network input W H (multiples of 32)")
-        ->expected(2)
-        ->default_str(std::to_string(config.image_size.width) + " " + std::to_string(config.image_size.height))
-        ->check([](const std::string& v) -> std::string {
+        .expected(2)
+        .default_str(std::to_string(config.image_size.width) + " " + std::to_string(config.image_size.height))
+        .check([](const std::string& v) -> std::string {
           try {
             const int x = std::stoi(v);
             return x > 0 && x % 32 == 0 ? "" : "must be a positive multiple of 32, got " + v;
@@ -199,29 +199,29 @@ struct landmark_images {
 
  private:
   // --tta picks a preset; the lists, parsed after it, replace its parts.
-  void add_tta_flags(CLI::App& cli) {
-    cli.add_option_function<std::string>(
+  void add_tta_flags(flag_set cli) {
+    cli.add_option_function(
            "--tta", [this](const std::string& v) { tta = v == "default" ? augment::tta_config::preset() : augment::tta_config{}; },
            "test-time augmentation of validation, evaluate and predict: 'off', or 'default' (scales 0.95 1.05, "
            "shifts -8 8 input px, rotations -3 3 degrees: 9 views, each mapped back through its own inverse, then "
            "averaged)")
-        ->check(CLI::IsMember({"off", "default"}))
-        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
-        ->default_str("off");
+        .check(one_of({"off", "default"}))
+        .take_last()
+        .default_str("off");
     const auto list = [&](const char* flag, std::vector<double> augment::tta_config::*member, std::string (*check)(double),
                           const char* help) {
-      cli.add_option_function<std::vector<double>>(
+      cli.add_option_function(
              flag, [this, member](const std::vector<double>& v) { tta.*member = v; }, help)
-          ->expected(1, -1)
-          ->check(CLI::Validator(
-              [check](std::string& v) -> std::string {
+          .expected(1, -1)
+          .check(
+              [check](const std::string& v) -> std::string {
                 try {
                   return check(std::stod(v));
                 } catch (const std::logic_error&) {
                   return "must be a number, got '" + v + "'";
                 }
               },
-              "NUMBER"));
+              "NUMBER");
     };
     list("--tta_scales", &augment::tta_config::scales, augment::check_tta_scale, "TTA zoom factors, one view each");
     list("--tta_shifts", &augment::tta_config::shifts, augment::check_tta_shift,

@@ -9,10 +9,10 @@
 #include <string_view>
 #include <tuple>
 
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <mixtrain/core/fields.hpp>
+#include <mixtrain/core/flag_set.hpp>
 
 namespace mixtrain::policy {
 
@@ -34,7 +34,7 @@ struct accumulate {
 
   config_type config = C;
 
-  void add_flags(CLI::App& cli) { add_field_flags(cli, config); }
+  void add_flags(flag_set cli) { add_field_flags(cli, config); }
   [[nodiscard]] nlohmann::json describe() const { return describe_fields(config); }
   [[nodiscard]] std::int64_t accumulation_steps() const { return config.steps; }
 };

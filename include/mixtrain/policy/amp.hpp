@@ -21,12 +21,12 @@
 #include <tuple>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <mixtrain/core/compat.hpp>
 #include <mixtrain/core/fields.hpp>
+#include <mixtrain/core/flag_set.hpp>
 #include <mixtrain/core/switch_measurement.hpp>
 
 namespace mixtrain {
@@ -94,17 +94,17 @@ struct amp_autocast {
 
   // --mixed_precision alone keeps the compiled precision on; "no" turns it off.
   // The dtype is structure: asking for the other one is an error.
-  void add_flags(CLI::App& cli) {
+  void add_flags(flag_set cli) {
     cli.add_flag("--mixed_precision{" + std::string(Precision::name) + "}", flag_value_,
                  "autocast precision: " + std::string(Precision::name) + " (compiled in) or 'no'")
-        ->check([](const std::string& v) -> std::string {
+        .check([](const std::string& v) -> std::string {
           if (v == Precision::name || v == "no" || v == "true" || v == "false" || v == "force") return "";
           if (v == bf16::name || v == fp16::name)
             return "this recipe is compiled with mt::policy::amp<mt::" + std::string(Precision::name) + ">; " + v +
                    " needs mt::policy::amp<mt::" + v + "> in the recipe";
           return "must be " + std::string(Precision::name) + ", 'force' or 'no', got '" + v + "'";
         })
-        ->each([this](const std::string& v) {
+        .each([this](const std::string& v) {
           config.enabled = v != "no" && v != "false";
           if (v == "force") config.measure_on_cpu = false;
         });

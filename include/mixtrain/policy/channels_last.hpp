@@ -14,11 +14,11 @@
 #include <string_view>
 #include <tuple>
 
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <mixtrain/core/fields.hpp>
+#include <mixtrain/core/flag_set.hpp>
 #include <mixtrain/core/memory_layout.hpp>
 #include <mixtrain/core/switch_measurement.hpp>
 
@@ -47,11 +47,11 @@ struct channels_last_layout {
 
   config_type config = C;
 
-  void add_flags(CLI::App& cli) {
+  void add_flags(flag_set cli) {
     cli.add_flag("--channels_last{true}", flag_value_,
                  "NHWC memory layout: on where measured faster (alone or =true), =force, or =false")
-        ->check(CLI::IsMember({"true", "false", "force", "on", "off", "auto"}))
-        ->each([this](const std::string& v) {
+        .check(one_of({"true", "false", "force", "on", "off", "auto"}))
+        .each([this](const std::string& v) {
           config.enabled = v != "false" && v != "off";
           if (v == "force") config.measure_on_cpu = false;
         });

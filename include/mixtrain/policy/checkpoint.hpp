@@ -17,12 +17,12 @@
 #include <tuple>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <mixtrain/core/fields.hpp>
+#include <mixtrain/core/flag_set.hpp>
 #include <mixtrain/io/checkpoint.hpp>
 #include <mixtrain/policy/common.hpp>
 
@@ -74,7 +74,7 @@ struct checkpoint {
 
   config_type config = C;
 
-  void add_flags(CLI::App& cli) { add_field_flags(cli, config); }
+  void add_flags(flag_set cli) { add_field_flags(cli, config); }
   [[nodiscard]] nlohmann::json describe() const {
     auto j = describe_fields(config);
     j["last"] = "last.pt after every epoch, written atomically";

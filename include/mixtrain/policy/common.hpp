@@ -8,7 +8,6 @@
 #include <string_view>
 #include <type_traits>
 
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
 #include <mixtrain/core/metrics.hpp>
@@ -44,20 +43,6 @@ double monitored_value(const Context& ctx) {
   using metrics_type = std::remove_cvref_t<decltype(ctx.metrics)>;
   static_assert(check_monitor<Policy, metrics_type>::ok);
   return metric_value(ctx.metrics, Policy::monitor);
-}
-
-// A flag value of at least `minimum` (CLI11's own range checks print the
-// type's whole range in their messages).
-inline CLI::Validator at_least(double minimum) {
-  return CLI::Validator(
-      [minimum](std::string& value) -> std::string {
-        try {
-          return std::stod(value) >= minimum ? "" : fmt::format("must be at least {}, got {}", minimum, value);
-        } catch (...) {
-          return "must be a number, got '" + value + "'";
-        }
-      },
-      fmt::format(">= {}", minimum));
 }
 
 }  // namespace mixtrain::policy

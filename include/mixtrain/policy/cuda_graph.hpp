@@ -42,11 +42,11 @@
 #include <utility>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <mixtrain/core/fields.hpp>
+#include <mixtrain/core/flag_set.hpp>
 #include <mixtrain/core/hooks.hpp>
 #include <mixtrain/core/tensor_fields.hpp>
 #include <mixtrain/policy/cuda_graph_capture.hpp>
@@ -138,7 +138,7 @@ struct cuda_graph {
 
   config_type config = C;
 
-  void add_flags(CLI::App& cli) { add_field_flags(cli, config); }
+  void add_flags(flag_set cli) { add_field_flags(cli, config); }
   [[nodiscard]] nlohmann::json describe() const { return describe_fields(config); }
 
   void on_fit_begin(auto& ctx) {

@@ -34,7 +34,6 @@
 #include <utility>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -42,6 +41,7 @@
 #include <mixtrain/core/distributed_group.hpp>
 #include <mixtrain/core/distributed_launch.hpp>
 #include <mixtrain/core/fields.hpp>
+#include <mixtrain/core/flag_set.hpp>
 #include <mixtrain/core/hooks.hpp>
 #include <mixtrain/policy/distributed_config.hpp>
 
@@ -64,7 +64,7 @@ struct distributed {
 
   config_type config;
 
-  void add_flags(CLI::App& cli) { add_field_flags(cli, config); }
+  void add_flags(flag_set cli) { add_field_flags(cli, config); }
   [[nodiscard]] nlohmann::json describe() const {
     auto j = describe_fields(config);
     j["gradients"] = "summed over the ranks in buckets started from autograd hooks during the window's last backward";

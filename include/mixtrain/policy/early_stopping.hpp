@@ -16,6 +16,7 @@
 #include <torch/torch.h>
 
 #include <mixtrain/core/fields.hpp>
+#include <mixtrain/core/flag_set.hpp>
 #include <mixtrain/policy/common.hpp>
 
 namespace mixtrain::policy {
@@ -63,7 +64,7 @@ struct early_stopping {
 
   config_type config = C;
 
-  void add_flags(CLI::App& cli) { add_field_flags(cli, config); }
+  void add_flags(flag_set cli) { add_field_flags(cli, config); }
   [[nodiscard]] nlohmann::json describe() const { return describe_fields(config); }
 
   void on_validation_end(auto& ctx) {

@@ -24,11 +24,11 @@
 #include <utility>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <mixtrain/core/fields.hpp>
+#include <mixtrain/core/flag_set.hpp>
 
 namespace mixtrain::policy {
 
@@ -86,7 +86,7 @@ template <ema_config C, class Module>
 struct ema_of : ema<C> {
   using ema<C>::config;
 
-  void add_flags(CLI::App& cli) { add_field_flags(cli, config); }
+  void add_flags(flag_set cli) { add_field_flags(cli, config); }
   [[nodiscard]] nlohmann::json describe() const { return describe_fields(config); }
 
   // After prepare_model, so the copy has the model's final layout.

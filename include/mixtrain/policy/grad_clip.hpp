@@ -7,11 +7,11 @@
 #include <string_view>
 #include <tuple>
 
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <mixtrain/core/fields.hpp>
+#include <mixtrain/core/flag_set.hpp>
 
 namespace mixtrain::policy {
 
@@ -36,7 +36,7 @@ struct grad_clip {
 
   config_type config = C;
 
-  void add_flags(CLI::App& cli) { add_field_flags(cli, config); }
+  void add_flags(flag_set cli) { add_field_flags(cli, config); }
   [[nodiscard]] nlohmann::json describe() const { return describe_fields(config); }
 
   // The total norm is kept on the device: no read-back per step.

@@ -72,7 +72,7 @@ struct csv_log {
     const bool resuming = ctx.epoch > 0 || ctx.batch_in_epoch > 0;
     std::string header = "epoch,train_loss";
     using metrics_type = std::remove_cvref_t<decltype(ctx.metrics)>;
-    for (const auto name : metric_names<metrics_type>()) header += "," + std::string(name);
+    for (const auto name : metric_names<metrics_type>()) header.append(",").append(name);
     header += ",lr,images_per_s,data_wait_fraction,epoch_s\n";
     if (resuming && std::filesystem::exists(path)) header = rows_up_to(path, ctx.epoch);
     io::write_text_atomically(path, header);

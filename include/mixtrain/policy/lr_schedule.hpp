@@ -23,12 +23,12 @@
 #include <string_view>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <mixtrain/core/fields.hpp>
+#include <mixtrain/core/flag_set.hpp>
 #include <mixtrain/policy/common.hpp>
 
 namespace mixtrain::policy {
@@ -89,7 +89,7 @@ struct warmup_cosine {
 
   config_type config = C;
 
-  void add_flags(CLI::App& cli) { add_field_flags(cli, config); }
+  void add_flags(flag_set cli) { add_field_flags(cli, config); }
   [[nodiscard]] nlohmann::json describe() const {
     auto j = describe_fields(config);
     j["per"] = "optimizer update";
@@ -135,7 +135,7 @@ struct step_decay {
 
   config_type config = C;
 
-  void add_flags(CLI::App& cli) { add_field_flags(cli, config); }
+  void add_flags(flag_set cli) { add_field_flags(cli, config); }
   [[nodiscard]] nlohmann::json describe() const {
     auto j = describe_fields(config);
     j["per"] = "epoch";
@@ -204,7 +204,7 @@ struct reduce_on_plateau {
 
   config_type config = C;
 
-  void add_flags(CLI::App& cli) { add_field_flags(cli, config); }
+  void add_flags(flag_set cli) { add_field_flags(cli, config); }
   [[nodiscard]] nlohmann::json describe() const {
     auto j = describe_fields(config);
     j["per"] = "validation";

@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
-#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -23,12 +23,12 @@
 
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
 #include <mixtrain/core/batch_progress.hpp>
 #include <mixtrain/core/fields.hpp>
+#include <mixtrain/core/flag_set.hpp>
 #include <mixtrain/core/separate_compilation.hpp>
 
 namespace mixtrain::policy {
@@ -36,6 +36,8 @@ namespace mixtrain::policy {
 enum class progress_mode { automatic, bar, lines, off };
 
 MIXTRAIN_COLD std::string_view mode_name(progress_mode mode);
+// The mode a flag value names (any letter case), if any.
+MIXTRAIN_COLD std::optional<progress_mode> mode_named(std::string_view name);
 MIXTRAIN_COLD std::string describe_value(progress_mode mode);
 
 struct progress_config {
@@ -99,15 +101,13 @@ struct progress {
 
   config_type config = C;
 
-  void add_flags(CLI::App& cli) {
-    const std::map<std::string, progress_mode> modes{{"auto", progress_mode::automatic},
-                                                     {"bar", progress_mode::bar},
-                                                     {"lines", progress_mode::lines},
-                                                     {"off", progress_mode::off}};
-    cli.add_option("--progress", config.mode,
-                   "progress inside epochs and evaluations: auto (a bar on a terminal, else lines), bar, lines or off")
-        ->transform(CLI::CheckedTransformer(modes, CLI::ignore_case))
-        ->default_str(std::string(mode_name(config.mode)));
+  void add_flags(flag_set cli) {
+    cli.add_option_function(
+           "--progress", [this](const std::string& v) { config.mode = *mode_named(v); },
+           "progress inside epochs and evaluations: auto (a bar on a terminal, else lines), bar, lines or off")
+        .check([](const std::string& v) { return mode_named(v) ? std::string() : "must be auto, bar, lines or off, got '" + v + "'"; },
+               "auto|bar|lines|off")
+        .default_str(std::string(mode_name(config.mode)));
     add_field_flags(cli, config);
   }
   [[nodiscard]] nlohmann::json describe() const { return describe_fields(config); }

@@ -27,13 +27,13 @@
 #include <tuple>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <mixtrain/core/batch_progress.hpp>
 #include <mixtrain/core/fields.hpp>
+#include <mixtrain/core/flag_set.hpp>
 
 namespace mixtrain::policy {
 
@@ -208,7 +208,7 @@ struct thread_split {
 
   config_type config = C;
 
-  void add_flags(CLI::App& cli) { add_field_flags(cli, config); }
+  void add_flags(flag_set cli) { add_field_flags(cli, config); }
   [[nodiscard]] nlohmann::json describe() const { return describe_fields(config); }
 
   void on_fit_begin(auto& ctx) {

@@ -20,10 +20,10 @@
 #include <string_view>
 #include <tuple>
 
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <mixtrain/core/flag_set.hpp>
 #include <mixtrain/core/roles.hpp>
 #include <mixtrain/task/image_classes.hpp>
 #include <mixtrain/task/landmark_heatmaps.hpp>
@@ -152,9 +152,9 @@ struct landmarks_and_classes {
             {"class_weight", config.class_weight},
             {"output_planes", landmark_planes_ + class_planes_}};
   }
-  void add_flags(CLI::App& cli) {
+  void add_flags(flag_set cli) {
     cli.add_option("--class_weight", config.class_weight, "weight of the class cross-entropy beside the heatmap loss")
-        ->check(CLI::NonNegativeNumber);
+        .check(non_negative_number());
   }
 
   [[nodiscard]] const data::landmark_set& landmarks() const { return heatmaps.landmarks(); }

@@ -35,10 +35,10 @@
 #include <tuple>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <mixtrain/augment/concepts.hpp>
+#include <mixtrain/core/flag_set.hpp>
 #include <mixtrain/core/data_source.hpp>
 #include <mixtrain/data/landmark_images.hpp>
 #include <mixtrain/data/aariz_samples.hpp>
@@ -247,11 +247,10 @@ struct csv_landmarks : mt::data::landmark_images<{.image_size = C.image_size}, A
   }
 
   // --image_size comes from the shared part; the default pixel size is this source's.
-  void add_flags(CLI::App& cli) {
+  void add_flags(mt::flag_set cli) {
     base::add_flags(cli);
     cli.add_option("--pixel_size_mm", pixel_size_mm, "mm per pixel where the CSV gives none")
-        ->check(CLI::PositiveNumber)
-        ->capture_default_str();
+        .check(mt::positive_number());
   }
 };
 

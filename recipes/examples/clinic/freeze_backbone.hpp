@@ -33,7 +33,6 @@
 #include <string_view>
 #include <tuple>
 
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
@@ -68,7 +67,7 @@ struct freeze_backbone {
 
   freeze_backbone_config config = C;
 
-  void add_flags(CLI::App& cli) { mt::add_field_flags(cli, config); }
+  void add_flags(mt::flag_set cli) { mt::add_field_flags(cli, config); }
   [[nodiscard]] nlohmann::json describe() const { return mt::describe_fields(config); }
 
   // Before the optimizer exists: a head that is not there is a mistake in the recipe.

@@ -30,7 +30,7 @@ struct poison_input {
   std::int64_t from_step = -1;
   std::int64_t steps = 0;
 
-  void add_flags(CLI::App& cli) {
+  void add_flags(mt::flag_set cli) {
     cli.add_option("--poison_from_step", from_step, "first micro-batch (0-based) given a NaN input");
     cli.add_option("--poison_steps", steps, "how many micro-batches in a row get a NaN input");
   }
@@ -45,7 +45,7 @@ struct stall {
   static constexpr std::string_view name = "stall";
   std::int64_t at_step = -1;
   double seconds = 5;
-  void add_flags(CLI::App& cli) {
+  void add_flags(mt::flag_set cli) {
     cli.add_option("--stall_at_step", at_step, "micro-batch (0-based, whole run) that first sleeps");
     cli.add_option("--stall_seconds", seconds, "how long it sleeps");
   }
@@ -59,7 +59,7 @@ struct stall {
 struct checkpoint_every_step {
   static constexpr std::string_view name = "checkpoint_every_step";
   bool enabled = false;
-  void add_flags(CLI::App& cli) { cli.add_flag("--checkpoint_every_step", enabled, "write last.pt after every step"); }
+  void add_flags(mt::flag_set cli) { cli.add_flag("--checkpoint_every_step", enabled, "write last.pt after every step"); }
   void after_optimizer_step(auto& ctx) const {
     if (enabled) ctx.write_checkpoint(ctx.output_dir / "last.pt");
   }

@@ -3,21 +3,22 @@
 // (header-only), or compiled once into mixtrain_cold (core/separate_compilation.hpp).
 #include <mixtrain/app/cli_app.hpp>
 
+#include <CLI/CLI.hpp>
+
 namespace mixtrain::app {
 
-MIXTRAIN_COLD std::unique_ptr<CLI::App> make_cli_app(const std::string& description, const std::string& name) {
-  return std::make_unique<CLI::App>(description, name);
+MIXTRAIN_COLD program_command_line::program_command_line(const std::string& description, const std::string& name)
+    : app_(new CLI::App(description, name)) {
+  app_->option_defaults()->always_capture_default();
 }
 
-MIXTRAIN_COLD CLI::App* add_cli_subcommand(CLI::App& parent, const std::string& name, const std::string& description) {
-  return parent.add_subcommand(name, description);
-}
+MIXTRAIN_COLD program_command_line::~program_command_line() { delete app_; }
 
-MIXTRAIN_COLD std::optional<int> parse_cli(CLI::App& app, int argc, char** argv) {
+MIXTRAIN_COLD std::optional<int> program_command_line::parse(int argc, char** argv) {
   try {
-    app.parse(argc, argv);
+    app_->parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return app_->exit(e);
   }
   return std::nullopt;
 }

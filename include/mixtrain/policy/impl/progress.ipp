@@ -3,6 +3,8 @@
 // (header-only), or compiled once into mixtrain_cold (core/separate_compilation.hpp).
 #include <mixtrain/policy/progress.hpp>
 
+#include <cctype>
+
 namespace mixtrain::policy {
 
 MIXTRAIN_COLD std::string_view mode_name(progress_mode mode) {
@@ -12,6 +14,14 @@ MIXTRAIN_COLD std::string_view mode_name(progress_mode mode) {
     case progress_mode::off: return "off";
     default: return "auto";
   }
+}
+
+MIXTRAIN_COLD std::optional<progress_mode> mode_named(std::string_view name) {
+  std::string lower(name);
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (auto mode : {progress_mode::automatic, progress_mode::bar, progress_mode::lines, progress_mode::off})
+    if (mode_name(mode) == lower) return mode;
+  return std::nullopt;
 }
 
 MIXTRAIN_COLD std::string describe_value(progress_mode mode) { return std::string(mode_name(mode)); }
