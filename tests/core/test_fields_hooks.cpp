@@ -117,6 +117,7 @@ TEST_CASE("flag_set registers bound flags, functions, checks and subcommands as 
   CHECK_THAT(refusal({"--steps", "1"}), Catch::Contains("--steps") && Catch::Contains("must be at least 2, got 1"));
   CHECK_THAT(refusal({"--rate", "1.5"}), Catch::Contains("--rate") && Catch::Contains("must be at most 1, got 1.5"));
   CHECK_THAT(refusal({"--rate", "x"}), Catch::Contains("must be a number, got 'x'"));
+  CHECK_THAT(refusal({"--rate", "nan"}), Catch::Contains("must be at least 0, got nan"));
   CHECK_THAT(refusal({"--mode", "junior"}), Catch::Contains("--mode") && Catch::Contains("junior"));
   CHECK_THAT(refusal({"--odd", "12"}), Catch::Contains("one digit, got 12"));
   CHECK(refusal({"--steps", "2", "--rate", "1", "--mode", "senior"}).empty());

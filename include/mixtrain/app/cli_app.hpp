@@ -6,6 +6,7 @@
 // parser. Here they are compiled once, in mixtrain_cold
 // (core/separate_compilation.hpp); the recipe registers its flags through
 // flag_set (core/flag_set.hpp) and never includes CLI11.
+#include <exception>
 #include <optional>
 #include <string>
 
@@ -32,6 +33,9 @@ class program_command_line {
  private:
   CLI::App* app_;  // owned (CLI::App is incomplete outside cold code)
 };
+
+// Whether `e` is one of CLI11's errors (CLI::Error), thrown outside parsing.
+MIXTRAIN_COLD bool is_cli11_error(const std::exception& e);
 
 }  // namespace mixtrain::app
 

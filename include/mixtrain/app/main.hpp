@@ -61,12 +61,11 @@ int main(int argc, char** argv) {
   app::settle_openmp_wait_policy(argc, argv);  // may re-execute: before any thread starts
   try {
     return run_recipe<Recipe>(argc, argv);
-  } catch (const flag_error& e) {  // a flag value refused after parsing
-    std::cerr << "error: " << e.what() << "\n";
-    return 2;
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
-    return 1;
+    // A flag refused after parsing, or CLI11's own error from a component
+    // written against CLI::App (e.g. one flag registered twice): status 2.
+    return dynamic_cast<const flag_error*>(&e) != nullptr || app::is_cli11_error(e) ? 2 : 1;
   }
 }
 

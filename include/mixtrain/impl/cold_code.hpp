@@ -18,6 +18,7 @@
 #include <mixtrain/app/policy_flags.hpp>
 #include <mixtrain/augment/tta.hpp>
 #include <mixtrain/bench/variant_results.hpp>
+#include <mixtrain/core/flag_set.hpp>
 #include <mixtrain/core/machine_cache.hpp>
 #include <mixtrain/core/switch_measurement.hpp>
 #include <mixtrain/data/aariz_reader.hpp>

@@ -23,4 +23,6 @@ MIXTRAIN_COLD std::optional<int> program_command_line::parse(int argc, char** ar
   return std::nullopt;
 }
 
+MIXTRAIN_COLD bool is_cli11_error(const std::exception& e) { return dynamic_cast<const CLI::Error*>(&e) != nullptr; }
+
 }  // namespace mixtrain::app

@@ -4,6 +4,8 @@
 // Only these see CLI11.
 #include <mixtrain/core/flag_set.hpp>
 
+#include <limits>
+
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
@@ -27,8 +29,9 @@ inline flag_check bounded(double low, double high, std::string description) {
   return {[low, high](const std::string& value) -> std::string {
             try {
               const double v = std::stod(value);
-              if (v < low) return fmt::format("must be at least {}, got {}", low, value);
-              if (v > high) return fmt::format("must be at most {}, got {}", high, value);
+              // written so that NaN fails both
+              if (!(v >= low)) return fmt::format("must be at least {}, got {}", low, value);
+              if (!(v <= high)) return fmt::format("must be at most {}, got {}", high, value);
               return "";
             } catch (...) {
               return "must be a number, got '" + value + "'";
