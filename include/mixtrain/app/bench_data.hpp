@@ -62,22 +62,7 @@ class memory_sampler {
   }
 
  private:
-  void sample() {
-    std::ifstream in("/proc/self/smaps_rollup");
-    double rss = 0, pss = 0, dirty = 0;
-    for (std::string line; std::getline(in, line);) {
-      auto kb = [&](const char* key) {
-        const std::string k = key;
-        return line.rfind(k, 0) == 0 ? std::stod(line.substr(k.size())) / 1024.0 : 0.0;
-      };
-      rss += kb("Rss:");
-      pss += kb("Pss:");
-      dirty += kb("Pss_Dirty:");
-    }
-    peaks_.rss_mb = std::max(peaks_.rss_mb, rss);
-    peaks_.pss_mb = std::max(peaks_.pss_mb, pss);
-    peaks_.dirty_mb = std::max(peaks_.dirty_mb, dirty);
-  }
+  MIXTRAIN_COLD void sample();
   void loop() {
     std::unique_lock lock(mutex_);
     while (!stopping_) {

@@ -12,25 +12,14 @@
 #include <vector>
 
 #include <torch/torch.h>
+#include <mixtrain/core/separate_compilation.hpp>
 
 namespace mixtrain::app {
 
-inline void run_omp_probe_if_asked() {
-  if (std::getenv("MIXTRAIN_OMP_PROBE") == nullptr) return;
-  torch::manual_seed(0);
-  torch::nn::Sequential net(torch::nn::Conv2d(torch::nn::Conv2dOptions(32, 32, 3).padding(1)), torch::nn::ReLU(),
-                            torch::nn::Conv2d(torch::nn::Conv2dOptions(32, 32, 3).padding(1)), torch::nn::ReLU(),
-                            torch::nn::Conv2d(torch::nn::Conv2dOptions(32, 32, 3).padding(1)));
-  const auto input = torch::randn({2, 32, 128, 128});
-  std::vector<double> times;
-  for (int i = 0; i < 15; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    net->forward(input).square().mean().backward();
-    if (i >= 3) times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::nth_element(times.begin(), times.begin() + static_cast<long>(times.size() / 2), times.end());
-  std::cout << "{\"bench\": \"omp_probe\", \"median_step_s\": " << times[times.size() / 2] << "}" << std::endl;
-  std::exit(0);
-}
+MIXTRAIN_COLD void run_omp_probe_if_asked();
 
 }  // namespace mixtrain::app
+
+#if MIXTRAIN_COLD_DEFINITIONS_HERE
+#include <mixtrain/app/impl/omp_probe.ipp>
+#endif

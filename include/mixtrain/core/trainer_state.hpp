@@ -17,6 +17,7 @@
 #include <mixtrain/core/fields.hpp>
 #include <mixtrain/core/hooks.hpp>
 #include <mixtrain/io/checkpoint.hpp>
+#include <mixtrain/core/separate_compilation.hpp>
 
 namespace mixtrain::detail {
 
@@ -129,16 +130,11 @@ nlohmann::json read_trainer_checkpoint(Trainer& t, const std::filesystem::path& 
 // Throws, listing every difference, unless `here` continues the run `stored`
 // describes. A checkpoint without an identity (written before it was kept)
 // is not checked.
-inline void require_same_run(const std::filesystem::path& checkpoint, const nlohmann::json& stored,
-                             const nlohmann::json& here) {
-  if (stored.is_null()) return;
-  const auto differences = io::contract_differences(stored, here, {});
-  if (differences.empty()) return;
-  std::string message = "--resume " + checkpoint.string() +
-                        ": this is not the run the checkpoint continues (start a new run from its weights with "
-                        "--init_from instead):";
-  for (const auto& d : differences) message += "\n  " + d;
-  throw std::runtime_error(message);
-}
+MIXTRAIN_COLD void require_same_run(const std::filesystem::path& checkpoint, const nlohmann::json& stored,
+                             const nlohmann::json& here);
 
 }  // namespace mixtrain::detail
+
+#if MIXTRAIN_COLD_DEFINITIONS_HERE
+#include <mixtrain/core/impl/trainer_state.ipp>
+#endif

@@ -6,23 +6,18 @@
 
 #include <torch/torch.h>
 
+#include <mixtrain/core/separate_compilation.hpp>
+
 namespace mixtrain::heatmap {
 
 // coords: [B, L, 2] (x, y) in heatmap pixels (pixel (i, j) has centre (j, i)).
 // Returns [B, L, height, width] with peak value 1 at each coordinate. The
 // Gaussian is separable, so it is built as an outer product of two 1-D rows.
-inline torch::Tensor render_gaussian(const torch::Tensor& coords, std::int64_t height,
-                                     std::int64_t width, double sigma) {
-  TORCH_CHECK(coords.dim() == 3 && coords.size(2) == 2, "render_gaussian: coords must be [B, L, 2]");
-  TORCH_CHECK(sigma > 0, "render_gaussian: sigma must be positive");
-  const auto options = coords.options().dtype(torch::kFloat32);
-  const auto c = coords.to(torch::kFloat32);
-  const auto xs = torch::arange(width, options).view({1, 1, width});
-  const auto ys = torch::arange(height, options).view({1, 1, height});
-  const double inv = -0.5 / (sigma * sigma);
-  const auto gx = ((xs - c.select(2, 0).unsqueeze(-1)).square() * inv).exp();  // [B,L,W]
-  const auto gy = ((ys - c.select(2, 1).unsqueeze(-1)).square() * inv).exp();  // [B,L,H]
-  return gy.unsqueeze(-1) * gx.unsqueeze(-2);
-}
+MIXTRAIN_COLD torch::Tensor render_gaussian(const torch::Tensor& coords, std::int64_t height,
+                                          std::int64_t width, double sigma);
 
 }  // namespace mixtrain::heatmap
+
+#if MIXTRAIN_COLD_DEFINITIONS_HERE
+#include <mixtrain/heatmap/impl/render.ipp>
+#endif

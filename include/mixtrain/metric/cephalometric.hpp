@@ -57,28 +57,8 @@ MIXTRAIN_COLD std::optional<double> evaluate(const measurement_term& term, const
 // landmark each point reads, or which symbols the set lacks.
 class cephalometry {
  public:
-  explicit cephalometry(const data::landmark_set& set,
-                        std::vector<measurement_definition> definitions = cephalometric_measurements())
-      : definitions_(std::move(definitions)), symbols_(set.symbols) {
-    for (const auto& definition : definitions_) {
-      resolved r;
-      for (const auto& point : definition.points) {
-        std::vector<std::size_t> parts;
-        for (const auto& aliases : point.parts) {
-          if (auto k = detail::find_symbol(set, aliases)) parts.push_back(*k);
-          else r.missing.push_back(aliases.front());
-        }
-        r.points.push_back(std::move(parts));
-      }
-      resolved_.push_back(std::move(r));
-    }
-    // Which way the profile faces, from the first pair an image has (back, front).
-    for (auto [back, front] : {std::pair{"S", "N"}, {"Po", "Or"}, {"PNS", "ANS"}, {"Go", "Me"}}) {
-      auto b = detail::find_symbol(set, detail::landmark_aliases(back));
-      auto f = detail::find_symbol(set, detail::landmark_aliases(front));
-      if (b && f) facing_pairs_.emplace_back(*b, *f);
-    }
-  }
+  MIXTRAIN_COLD explicit cephalometry(const data::landmark_set& set,
+                                      std::vector<measurement_definition> definitions = cephalometric_measurements());
 
   [[nodiscard]] const std::vector<measurement_definition>& definitions() const { return definitions_; }
   [[nodiscard]] std::size_t size() const { return definitions_.size(); }

@@ -16,6 +16,7 @@
 
 #include <mixtrain/core/metrics.hpp>
 #include <mixtrain/io/files.hpp>
+#include <mixtrain/core/separate_compilation.hpp>
 
 namespace mixtrain::policy {
 
@@ -90,21 +91,11 @@ struct csv_log {
 
  private:
   // The header and the rows of epochs 1..last, whole lines only.
-  static std::string rows_up_to(const std::filesystem::path& path, std::int64_t last) {
-    std::ifstream in(path);
-    std::string kept, line;
-    for (int number = 1; std::getline(in, line); ++number) {
-      if (in.eof()) break;  // no newline: a torn last line
-      if (number > 1) {
-        std::int64_t epoch = 0;
-        std::istringstream(line) >> epoch;
-        if (epoch < 1) throw std::runtime_error(path.string() + ":" + std::to_string(number) + ": not a metrics row");
-        if (epoch > last) continue;
-      }
-      kept += line + "\n";
-    }
-    return kept;
-  }
+  MIXTRAIN_COLD static std::string rows_up_to(const std::filesystem::path& path, std::int64_t last);
 };
 
 }  // namespace mixtrain::policy
+
+#if MIXTRAIN_COLD_DEFINITIONS_HERE
+#include <mixtrain/policy/impl/logging.ipp>
+#endif

@@ -14,6 +14,23 @@ MIXTRAIN_COLD double proc_status_mb(const std::string& field) {
 
 MIXTRAIN_COLD double peak_rss_mb() { return proc_status_mb("VmHWM"); }
 
+MIXTRAIN_COLD void memory_sampler::sample() {
+  std::ifstream in("/proc/self/smaps_rollup");
+  double rss = 0, pss = 0, dirty = 0;
+  for (std::string line; std::getline(in, line);) {
+    auto kb = [&](const char* key) {
+      const std::string k = key;
+      return line.rfind(k, 0) == 0 ? std::stod(line.substr(k.size())) / 1024.0 : 0.0;
+    };
+    rss += kb("Rss:");
+    pss += kb("Pss:");
+    dirty += kb("Pss_Dirty:");
+  }
+  peaks_.rss_mb = std::max(peaks_.rss_mb, rss);
+  peaks_.pss_mb = std::max(peaks_.pss_mb, pss);
+  peaks_.dirty_mb = std::max(peaks_.dirty_mb, dirty);
+}
+
 namespace bench_detail {
 
 MIXTRAIN_COLD nlohmann::json per_image_ms(const data::stage_totals& cost) {

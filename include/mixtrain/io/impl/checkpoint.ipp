@@ -78,4 +78,12 @@ MIXTRAIN_COLD void read_model(opened_checkpoint& opened, torch::nn::Module& mode
   model.load(model_archive);
 }
 
+MIXTRAIN_COLD void opened_checkpoint::require_contract(const nlohmann::json& here) const {
+  const auto differences = contract_differences(contract, here);
+  if (differences.empty()) return;
+  std::string message = path.string() + ": checkpoint does not fit this recipe and data:";
+  for (const auto& d : differences) message += "\n  " + d;
+  throw std::runtime_error(message);
+}
+
 }  // namespace mixtrain::io

@@ -93,4 +93,27 @@ MIXTRAIN_COLD nlohmann::json measurements_json(const std::vector<measurement_def
   return out;
 }
 
+MIXTRAIN_COLD cephalometry::cephalometry(const data::landmark_set& set,
+                                         std::vector<measurement_definition> definitions)
+    : definitions_(std::move(definitions)), symbols_(set.symbols) {
+  for (const auto& definition : definitions_) {
+    resolved r;
+    for (const auto& point : definition.points) {
+      std::vector<std::size_t> parts;
+      for (const auto& aliases : point.parts) {
+        if (auto k = detail::find_symbol(set, aliases)) parts.push_back(*k);
+        else r.missing.push_back(aliases.front());
+      }
+      r.points.push_back(std::move(parts));
+    }
+    resolved_.push_back(std::move(r));
+  }
+  // Which way the profile faces, from the first pair an image has (back, front).
+  for (auto [back, front] : {std::pair{"S", "N"}, {"Po", "Or"}, {"PNS", "ANS"}, {"Go", "Me"}}) {
+    auto b = detail::find_symbol(set, detail::landmark_aliases(back));
+    auto f = detail::find_symbol(set, detail::landmark_aliases(front));
+    if (b && f) facing_pairs_.emplace_back(*b, *f);
+  }
+}
+
 }  // namespace mixtrain::metric
