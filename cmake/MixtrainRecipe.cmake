@@ -16,12 +16,15 @@ function(_mixtrain_generated_library name text)
   target_link_libraries(${name} PUBLIC mixtrain::mixtrain)
 endfunction()
 
+# The third-party headers both precompiled headers hold.
+set(_MIXTRAIN_THIRD_PARTY_PCH_HEADERS
+    <torch/torch.h> <opencv2/core.hpp> <opencv2/imgproc.hpp> <opencv2/imgcodecs.hpp>
+    <nlohmann/json.hpp> <boost/hana.hpp>)
+
 function(mixtrain_precompiled_header_target out_var)
   if(NOT TARGET mixtrain_pch)
     _mixtrain_generated_library(mixtrain_pch "// precompiled-header carrier for mixtrain recipes")
-    target_precompile_headers(mixtrain_pch PRIVATE
-      <torch/torch.h> <opencv2/core.hpp> <opencv2/imgproc.hpp> <opencv2/imgcodecs.hpp>
-      <nlohmann/json.hpp> <boost/hana.hpp>)
+    target_precompile_headers(mixtrain_pch PRIVATE ${_MIXTRAIN_THIRD_PARTY_PCH_HEADERS})
   endif()
   set(${out_var} mixtrain_pch PARENT_SCOPE)
 endfunction()
@@ -50,9 +53,7 @@ function(mixtrain_recipe_precompiled_header_target out_var)
     _mixtrain_generated_library(mixtrain_recipe_pch "// precompiled-header carrier for mixtrain recipes")
     mixtrain_use_cold_code(mixtrain_recipe_pch)
     _mixtrain_recipe_optimisation(mixtrain_recipe_pch)
-    target_precompile_headers(mixtrain_recipe_pch PRIVATE
-      <torch/torch.h> <opencv2/core.hpp> <opencv2/imgproc.hpp> <opencv2/imgcodecs.hpp>
-      <nlohmann/json.hpp> <boost/hana.hpp> <mixtrain/mixtrain.hpp>)
+    target_precompile_headers(mixtrain_recipe_pch PRIVATE ${_MIXTRAIN_THIRD_PARTY_PCH_HEADERS} <mixtrain/mixtrain.hpp>)
   endif()
   set(${out_var} mixtrain_recipe_pch PARENT_SCOPE)
 endfunction()
