@@ -36,14 +36,17 @@ seconds() { (cd "$build" && /usr/bin/time -o "$work/times" -f "%e %U %S" bash -c
               { echo "failed: $1" >&2; exit 1; }
             awk '{ printf "%.1f %.1f", $1, $2 + $3 }' "$work/times"; }
 declare -A best best_cpu
+# keep_smaller ARRAY KEY VALUE: ARRAY[KEY] becomes VALUE when unset or larger.
+keep_smaller() { local -n table=$1
+                 if [[ -z ${table[$2]:-} ]] || awk -v a="$3" -v b="${table[$2]}" 'BEGIN { exit !(a < b) }'; then table[$2]=$3; fi; }
 parts=${PARTS:-torch-only recipe header-only cold}
 for round in $(seq "$repeats"); do
   for name in $parts; do
     case $name in torch-only) c=$torch_cmd ;; recipe) c=$recipe_cmd ;; header-only) c=$header_only_cmd ;; cold) c=$cold_cmd ;; train-only) c=$train_only_cmd ;; esac
     read -r s cpu <<<"$(seconds "$c")"
     echo "round $round: $name ${s} s (cpu ${cpu} s)" >&2
-    if [[ -z ${best[$name]:-} ]] || awk -v a="$s" -v b="${best[$name]}" 'BEGIN { exit !(a < b) }'; then best[$name]=$s; fi
-    if [[ -z ${best_cpu[$name]:-} ]] || awk -v a="$cpu" -v b="${best_cpu[$name]}" 'BEGIN { exit !(a < b) }'; then best_cpu[$name]=$cpu; fi
+    keep_smaller best "$name" "$s"
+    keep_smaller best_cpu "$name" "$cpu"
   done
 done
 printf '| translation unit | wall s (best of %s) | x torch-only | cpu s (best) | x torch-only |\n|---|---:|---:|---:|---:|\n' "$repeats"
