@@ -73,7 +73,7 @@ TEST_CASE("identity TTA views give the coordinates of no TTA within 1e-3 px on a
   t.build(landmarks);
 
   const auto plain = t.evaluate(split);
-  for (const std::vector<double> identities : {std::vector<double>{1.0}, std::vector<double>{1.0, 1.0, 1.0}}) {
+  for (const std::vector<double>& identities : {std::vector<double>{1.0}, std::vector<double>{1.0, 1.0, 1.0}}) {
     t.data.tta.scales = identities;  // each scale 1 is one more identity view
     const auto tta = t.evaluate(split);
     INFO(identities.size() + 1 << " identity views");

@@ -73,8 +73,9 @@ struct fake_clock {
 inline mt::data::landmark_set numbered_landmarks(int count) {
   mt::data::landmark_set set;
   for (int i = 0; i < count; ++i) {
-    set.symbols.push_back("L" + std::to_string(i));
-    set.titles.push_back("landmark " + std::to_string(i));
+    // append, not "L" + string: GCC 12 warns falsely (-Wstringop-overflow) once inlined
+    set.symbols.push_back(std::string("L").append(std::to_string(i)));
+    set.titles.push_back(std::string("landmark ").append(std::to_string(i)));
   }
   return set;
 }
