@@ -26,6 +26,7 @@
 
 namespace mt = mixtrain;
 
+namespace test_coordinates {
 namespace {
 
 constexpr int input_side = 128;
@@ -133,3 +134,5 @@ TEST_CASE("perfect heatmaps at known landmarks decode to those landmarks within 
     CHECK(result.metrics.val_mre > 0.1);
   }
 }
+
+}  // namespace test_coordinates

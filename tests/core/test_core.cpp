@@ -16,6 +16,7 @@
 namespace mt = mixtrain;
 using mixtrain::testing::temporary_directory;
 
+namespace test_core {
 namespace {
 using tiny_recipe = mt::recipe<mt::model::compact_unet<{.width = 8}>, mt::data::aariz<{.image_size = {64, 64}}>,
                                mt::task::landmark_heatmaps<{.sigma = 1.5}>, mt::optim::adamw<{.lr = 1e-3}>,
@@ -125,3 +126,5 @@ TEST_CASE("an atomic write that fails leaves the previous file intact") {
   CHECK(content == "old");
   CHECK_FALSE(std::filesystem::exists(file.string() + ".partial"));
 }
+
+}  // namespace test_core

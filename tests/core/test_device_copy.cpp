@@ -18,6 +18,7 @@
 
 namespace mt = mixtrain;
 
+namespace test_device_copy {
 namespace {
 
 mt::data::batch two_images() {
@@ -86,3 +87,5 @@ TEST_CASE("the class task's labels on the CPU are the batch's labels as int64, -
   CHECK(labels[1].item<std::int64_t>() == -1);
   CHECK(labels[0].item<std::int64_t>() == mt::task::cvm_stages::label(b, 0));
 }
+
+}  // namespace test_device_copy

@@ -18,6 +18,7 @@
 
 namespace mt = mixtrain;
 
+namespace test_fields_hooks {
 namespace {
 struct with_template_hook {
   static constexpr std::string_view name = "t";
@@ -185,3 +186,5 @@ TEST_CASE("a config's field list gives its describe JSON, its flags with bounds 
   CHECK(back.best_epoch == 3);
   CHECK(back.wait == 2);
 }
+
+}  // namespace test_fields_hooks

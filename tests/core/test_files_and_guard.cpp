@@ -18,6 +18,7 @@
 namespace mt = mixtrain;
 using mixtrain::testing::temporary_directory;
 
+namespace test_files_and_guard {
 namespace {
 
 std::string read_all(const std::filesystem::path& path) {
@@ -138,3 +139,5 @@ TEST_CASE("nonfinite guard: a window with one NaN loss is bad, its buffers are r
   }
   CHECK_FALSE(never.exhausted());
 }
+
+}  // namespace test_files_and_guard

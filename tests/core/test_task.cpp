@@ -149,6 +149,7 @@ struct model_spec {
 
 }  // namespace bars
 
+namespace test_task {
 namespace {
 template <class... Policies>
 using bars_recipe = mt::recipe<bars::model_spec, bars::data_source, bars::classification,
@@ -337,3 +338,5 @@ TEST_CASE("the multi-task loss adds class_weight times L times the summed cross-
   CHECK(terms.count.item<double>() == Approx(3.0));  // present landmarks
   CHECK(terms.sum.item<double>() == Approx(landmark.sum.item<double>() + 0.5 * 2 * ce).epsilon(1e-5));
 }
+
+}  // namespace test_task

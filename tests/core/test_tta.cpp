@@ -28,6 +28,7 @@
 
 namespace mt = mixtrain;
 
+namespace test_tta {
 namespace {
 
 constexpr int input_side = 128;
@@ -202,3 +203,5 @@ TEST_CASE("the TTA flags pick a preset, lists replace its parts, and bad values 
     CHECK_THROWS_AS(strict.parse(bad, false), CLI::ValidationError);
   }
 }
+
+}  // namespace test_tta

@@ -29,6 +29,7 @@ using namespace mixtrain;
 using mixtrain::testing::temporary_directory;
 using Catch::Contains;
 
+namespace test_bad_input {
 namespace {
 
 const std::string senior = "Senior Orthodontists";
@@ -402,3 +403,5 @@ TEST_CASE("bad input: colour images reach the batch as BT.601 luma") {
     }
   }
 }
+
+}  // namespace test_bad_input

@@ -24,6 +24,7 @@ using namespace mixtrain;
 using mixtrain::testing::temporary_directory;
 using Catch::Contains;
 
+namespace test_image_formats {
 namespace {
 
 void write_bytes(const fs::path& file, const std::vector<std::uint8_t>& bytes) {
@@ -216,3 +217,5 @@ TEST_CASE("formats: readers list .tif and .tiff files and name what they take", 
   const auto images = data::detail::list_images(dir.path());
   CHECK(images.size() == 2);
 }
+
+}  // namespace test_image_formats

@@ -33,6 +33,7 @@ using namespace mixtrain;
 using mixtrain::testing::temporary_directory;
 using Catch::Contains;
 
+namespace test_image_formats_dicom {
 namespace {
 
 struct dicom_options {
@@ -328,3 +329,5 @@ TEST_CASE("formats: a synthetic labelme tree over DICOM takes the pixel size fro
   REQUIRE(untagged.data.images.size() == 1);
   CHECK(untagged.data.images[0].pixel_size_mm == 0.1);
 }
+
+}  // namespace test_image_formats_dicom

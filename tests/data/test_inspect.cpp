@@ -29,6 +29,7 @@ using namespace mixtrain;
 using Catch::Contains;
 using mixtrain::testing::temporary_directory;
 
+namespace test_inspect {
 namespace {
 
 const std::string senior = "Senior Orthodontists";
@@ -285,3 +286,5 @@ TEST_CASE("inspect gives the ISBI annotator gap in mm for every landmark and rea
   CHECK(report["annotator_gap_mm"]["images"] == 10);
   CHECK_THAT(app::inspection_summary(report), Contains("0.361 mm"));
 }
+
+}  // namespace test_inspect

@@ -25,6 +25,7 @@ using namespace mixtrain;
 using Catch::Contains;
 using mixtrain::testing::temporary_directory;
 
+namespace test_isbi {
 namespace {
 
 // 19 "x,y" lines by hand; tests change single lines.
@@ -329,3 +330,5 @@ TEST_CASE("isbi2015 data source: reads splits, describes itself and takes --anno
   const char* bad[] = {"recipe", "--annotators", "junior"};
   CHECK_THROWS_AS(cli.parse(3, bad), CLI::ValidationError);
 }
+
+}  // namespace test_isbi

@@ -27,6 +27,7 @@ using Catch::Contains;
 using json = nlohmann::json;
 using mixtrain::testing::temporary_directory;
 
+namespace test_labelme {
 namespace {
 
 // [[x, y]] spelled out: nlohmann reads {{"12", 20}} as an object.
@@ -359,3 +360,5 @@ TEST_CASE("labelme data source: reads splits, describes itself, takes its flags 
   const char* negative[] = {"recipe", "--pixel_size_mm", "-1"};
   CHECK_THROWS_AS(cli.parse(3, negative), CLI::ValidationError);
 }
+
+}  // namespace test_labelme

@@ -5,6 +5,7 @@
 
 using namespace mixtrain;
 
+namespace test_metrics {
 namespace {
 data::annotated_image truth(std::vector<data::point> points, std::vector<std::uint8_t> present, double pixel_size) {
   data::annotated_image image;
@@ -64,3 +65,5 @@ TEST_CASE("the mean-shape baseline predicts the training mean in the letterbox f
   CHECK(baseline.predict(big)[0].x == Approx(40));
   CHECK(baseline.predict(big)[0].y == Approx(10));
 }
+
+}  // namespace test_metrics

@@ -23,6 +23,7 @@ namespace fs = std::filesystem;
 using namespace mixtrain;
 using mixtrain::testing::temporary_directory;
 
+namespace test_png {
 namespace {
 
 // A grayscale PNG written by hand: every row filter type in turn (OpenCV's
@@ -265,3 +266,5 @@ TEST_CASE("png: the libdeflate decoder gives OpenCV's pixels for grey PNGs and d
     REQUIRE_THROWS_WITH(data::decode_grayscale(file), Catch::Contains(file.string()) && Catch::Contains("corrupt"));
   }
 }
+
+}  // namespace test_png

@@ -17,6 +17,7 @@ namespace fs = std::filesystem;
 using namespace mixtrain;
 using mixtrain::testing::temporary_directory;
 
+namespace test_reader {
 namespace {
 
 // A hand-made tree: two images, three landmarks, annotators given per image.
@@ -237,3 +238,5 @@ TEST_CASE("regression: a BMP whose height is INT32_MIN is refused by its size, n
   REQUIRE_THROWS_WITH(data::decode_grayscale(bytes, file),
                       Catch::Contains(file.string() + ": cannot decode image: header claims 17x2147483647 pixels, over the limit"));
 }
+
+}  // namespace test_reader

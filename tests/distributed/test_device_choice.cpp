@@ -14,6 +14,7 @@
 
 namespace mt = mixtrain;
 
+namespace test_device_choice {
 namespace {
 
 // Sets (or, with nullptr, unsets) the torchrun variables for one test.
@@ -97,3 +98,5 @@ TEST_CASE("a rank inside a multi_gpu launch keeps the launcher's world and takes
     CHECK_FALSE(answer.empty());
   }
 }
+
+}  // namespace test_device_choice

@@ -20,6 +20,7 @@ namespace dt = distributed_test;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
+namespace test_distributed {
 namespace {
 
 // 14 training images: with 2 ranks of 2, the last batch of each epoch is short.
@@ -196,3 +197,5 @@ TEST_CASE("SIGTERM to one rank stops both at the same window with one recovery c
     recovery_files += entry.path().filename().string().find("recovery") != std::string::npos ? 1 : 0;
   CHECK(recovery_files == 1);
 }
+
+}  // namespace test_distributed

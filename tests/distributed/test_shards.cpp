@@ -12,6 +12,7 @@
 
 namespace md = mixtrain::data;
 
+namespace test_shards {
 namespace {
 
 struct recording_producer : md::sample_producer {
@@ -100,3 +101,5 @@ TEST_CASE("a shard outside the shard count is refused", "[distributed]") {
   recording_producer producer;
   CHECK_THROWS_WITH(md::batch_pipeline(4, 1, options(2, 2, 2, true), producer), Catch::Contains("shard 2 of 2"));
 }
+
+}  // namespace test_shards

@@ -8,6 +8,7 @@
 
 namespace mt = mixtrain;
 
+namespace test_confidence {
 namespace {
 
 // Two 8x8 images, 2 landmarks; input = original (identity transform, stride 1).
@@ -95,3 +96,5 @@ TEST_CASE("the evaluator reports confidences per image and landmark, averaged ov
   CHECK(result.errors.overall().count == 4);
   CHECK(result.predictions[1][1].x == Approx(2.0));
 }
+
+}  // namespace test_confidence

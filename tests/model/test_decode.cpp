@@ -8,6 +8,7 @@
 
 namespace hm = mixtrain::heatmap;
 
+namespace test_decode {
 namespace {
 
 constexpr std::int64_t batch = 4, landmarks = 6, size = 64;
@@ -109,3 +110,5 @@ TEST_CASE("soft-argmax is accurate on clean maps and differentiable", "[decode]"
   const auto sharp = hm::soft_argmax<{.beta = 100}>::decode(maps.detach(), sigma);
   CHECK(max_error(sharp, truth) <= 0.5);
 }
+
+}  // namespace test_decode

@@ -11,6 +11,7 @@
 
 namespace mm = mixtrain::model;
 
+namespace test_hrnet {
 namespace {
 
 std::int64_t parameter_count(const torch::nn::Module& module) {
@@ -154,3 +155,5 @@ TEST_CASE("hrnet clone is a working deep copy", "[hrnet]") {
   CHECK(torch::equal(model->forward(input), expected));
   CHECK(!torch::equal(copy->forward(input), expected));
 }
+
+}  // namespace test_hrnet

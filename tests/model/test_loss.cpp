@@ -11,6 +11,7 @@
 
 namespace loss = mixtrain::loss;
 
+namespace test_loss {
 namespace {
 
 // The paper's formula, written independently of the header, paper defaults.
@@ -116,3 +117,5 @@ TEST_CASE("adaptive wing has finite gradients, also where prediction equals targ
   CHECK(pred.grad().isfinite().all().item<bool>());
   CHECK(pred.grad().abs().sum().item<double>() > 0);
 }
+
+}  // namespace test_loss

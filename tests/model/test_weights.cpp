@@ -18,6 +18,7 @@ namespace mio = mixtrain::io;
 namespace mm = mixtrain::model;
 namespace fs = std::filesystem;
 
+namespace test_weights {
 namespace {
 
 // A scratch file in the build tree's temp area, removed at scope exit.
@@ -179,3 +180,5 @@ TEST_CASE("weights exported from PyTorch reproduce PyTorch's output", "[weights]
   CHECK(scale > 0);
   CHECK(error <= 1e-4 * scale);
 }
+
+}  // namespace test_weights

@@ -29,6 +29,7 @@ namespace mt = mixtrain;
 namespace hana = boost::hana;
 using namespace policy_test;
 
+namespace test_policy_training {
 namespace {
 
 struct grad_probe {
@@ -509,3 +510,5 @@ TEST_CASE("loop: SIGINT writes recovery.pt at the next window end and --resume c
   const auto resumed = resumed_run(out.path / "stopped" / "recovery.pt", out.path / "resumed", 2, 3);
   check_same(straight, resumed);
 }
+
+}  // namespace test_policy_training

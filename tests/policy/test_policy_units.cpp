@@ -26,6 +26,7 @@ namespace mt = mixtrain;
 namespace hana = boost::hana;
 using namespace policy_test;
 
+namespace test_policy_units {
 namespace {
 
 // Records gradients as the optimizer would see them, and can poison the loss.
@@ -475,3 +476,5 @@ TEST_CASE("early_stopping: max mode and non-finite values", "[early_stopping]") 
   CHECK(ctx.stop_requested);
   CHECK(ctx.stop_reason.find("nan") != std::string::npos);
 }
+
+}  // namespace test_policy_units

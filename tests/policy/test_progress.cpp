@@ -18,6 +18,7 @@ namespace hana = boost::hana;
 using namespace policy_test;
 using mt::policy::progress_mode;
 
+namespace test_progress {
 namespace {
 
 // The members of the context the policy reads.
@@ -261,3 +262,5 @@ TEST_CASE("progress: a real fit raises the hooks for training and validation bat
   // The policy is output only: a resume does not compare it.
   CHECK(t.run_identity(train)["policies"] == nlohmann::json::array({"console_log", "csv_log"}));
 }
+
+}  // namespace test_progress

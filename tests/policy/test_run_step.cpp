@@ -22,6 +22,7 @@ namespace mt = mixtrain;
 namespace hana = boost::hana;
 using namespace policy_test;
 
+namespace test_run_step {
 namespace {
 
 // Owns the step by calling the loop's own: records what it was given.
@@ -157,3 +158,5 @@ TEST_CASE("cuda_graph: on a CPU device it says why once and the loop's step trai
   CHECK_THROWS_AS(strict.parse(3, zero), CLI::ValidationError);
   CHECK(hana::at_c<0>(off.policies).describe() == nlohmann::json{{"enabled", false}, {"warmup_steps", 5}});
 }
+
+}  // namespace test_run_step

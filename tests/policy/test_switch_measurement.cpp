@@ -30,6 +30,7 @@ namespace mt = mixtrain;
 namespace hana = boost::hana;
 using namespace policy_test;
 
+namespace test_switch_measurement {
 namespace {
 
 // MIXTRAIN_CACHE_DIR points at a fresh folder for the test's lifetime.
@@ -214,3 +215,5 @@ TEST_CASE("auto switches: forced settings and describe measure nothing", "[switc
   build_seeded(described, 5);
   CHECK(cache.entries().empty());
 }
+
+}  // namespace test_switch_measurement

@@ -20,6 +20,7 @@ using namespace policy_test;
 using mt::policy::thread_split_config;
 using mt::policy::thread_trials;
 
+namespace test_thread_split {
 namespace {
 
 // The members of the trainer's context the policy reads.
@@ -245,3 +246,5 @@ TEST_CASE("thread_split: in a real fit the count a probe slows down is measured 
   INFO(log.str());
   CHECK(log.str().find("thread split: epoch 2 (warm)") != std::string::npos);
 }
+
+}  // namespace test_thread_split
