@@ -24,12 +24,13 @@ namespace test_distributed {
 namespace {
 
 // 14 training images: with 2 ranks of 2, the last batch of each epoch is short.
+// 5 validation images: 2 ranks score 3 each, one image on both (shard padding).
 struct dataset {
   fs::path root = fs::temp_directory_path() / ("mixtrain_distributed_" + std::to_string(::getpid()));
   dataset() {
     fs::remove_all(root);
     mixtrain::data::write_synthetic_aariz(
-        root / "data", {.train_images = 14, .valid_images = 4, .test_images = 0, .min_side = 96, .max_side = 160, .seed = 5});
+        root / "data", {.train_images = 14, .valid_images = 5, .test_images = 0, .min_side = 96, .max_side = 160, .seed = 5});
   }
   ~dataset() {
     std::error_code ignored;
@@ -108,9 +109,12 @@ void compare_with_reference(int accumulate) {
   CHECK(counts.substr(0, counts.find(' ')) == counts.substr(counts.rfind(' ') + 1));
   CHECK(std::stoi(counts.substr(0, counts.find(' '))) > steps_expected(accumulate));
   CHECK(fs::exists(d.root / "ddp" / "last.pt"));
-  // Validation is not sharded: every rank scores the whole split once, so
-  // rank 0's validation metrics are the reference's (a padded or split
-  // validation would count some images twice or miss some).
+  // Validation is sharded: each rank scored 3 of the 5 images, and the sums
+  // added over the ranks give the reference's metrics, which count each image
+  // once (the padded image is scored once, on its two identical views).
+  CHECK(dt::read_text(d.root / "ref.log").find("validated 5 images here") != std::string::npos);
+  for (int r = 0; r < 2; ++r)
+    CHECK(dt::read_text(d.root / ("rank" + std::to_string(r) + ".log")).find("validated 3 images here") != std::string::npos);
   const auto ref_rows = csv_rows(d.root / "ref" / "metrics.csv");
   const auto ddp_rows = csv_rows(d.root / "ddp" / "metrics.csv");
   REQUIRE(ref_rows.size() == ddp_rows.size());

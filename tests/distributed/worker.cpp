@@ -5,13 +5,15 @@
 // `rank` holds mt::policy::distributed and takes its rank from WORLD_SIZE,
 // RANK, MASTER_ADDR and MASTER_PORT. Some landmarks are marked missing, the
 // same in both. At the end rank 0 (or the reference) saves the weights to
-// <out>/weights.pt and every process prints where it stopped.
+// <out>/weights.pt and every process prints where it stopped and how many
+// images it scored in its last validation.
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <map>
 #include <string>
+#include <string_view>
 
 #include <torch/torch.h>
 
@@ -35,10 +37,17 @@ namespace {
 // statistics (docs/distributed.md).
 using policy_test::tiny_spec;
 
+// The images this process scored in its last validation: its shard.
+struct evaluation_counter {
+  static constexpr std::string_view name = "evaluation_counter";
+  std::int64_t images = 0;
+  void on_evaluation_batch(auto&, const mt::batch_progress& p) { images = p.images; }
+};
+
 template <class... Policies>
 using tiny_recipe = mt::recipe<tiny_spec, mt::data::aariz<{.image_size = {32, 32}}>, mt::task::landmark_heatmaps<>,
                                mt::optim::adamw<{.lr = 1e-2, .weight_decay = 1e-4}>, mt::policy::accumulate<{.steps = 1}>,
-                               Policies...>;
+                               evaluation_counter, Policies...>;
 
 // Every third landmark of every other image missing, by dataset position.
 void mark_missing(mt::data::split& split) {
@@ -77,6 +86,9 @@ int train(const std::filesystem::path& data, const std::filesystem::path& out, s
     for (const auto& p : t.model()->named_parameters(true)) weights.push_back(p.value().detach().clone());
     torch::save(weights, (out / "weights.pt").string());
   }
+  hana::for_each(t.policies, [](const auto& p) {
+    if constexpr (requires { p.images; }) std::cout << "validated " << p.images << " images here\n";
+  });
   std::cout << "worker rank " << c.rank << " of " << c.world_size << ": epoch " << c.epoch << " batch "
             << c.batch_in_epoch << " step " << c.global_step << (result.interrupted_by_signal ? " interrupted" : "")
             << "\n"

@@ -164,6 +164,9 @@ MIXTRAIN_HOOK(synchronise, (requires(P& p, C& c, rank_agreement& a) {
                 { p.synchronise(c, a) } -> std::same_as<void>;
               } && !requires(P& p, C&& c, rank_agreement& a) { p.synchronise(static_cast<C&&>(c), a); }),
               "void synchronise(auto& context, rank_agreement&)")
+// Data parallelism: sums a host tensor over the ranks in place (validation's
+// per-image sums, BatchNorm statistics). The policy that runs the collectives.
+MIXTRAIN_CTX_TENSOR_HOOK(sum_over_ranks, "void sum_over_ranks(auto& context, torch::Tensor& values)")
 MIXTRAIN_CTX_HOOK(unscale_gradients, std::same_as<void>, "void unscale_gradients(auto& context)")
 MIXTRAIN_CTX_HOOK(before_optimizer_step, std::same_as<bool>,
                   "bool before_optimizer_step(auto& context) (false skips the step)")
@@ -206,7 +209,7 @@ struct hook_list {};
 using all_hooks =
     hook_list<hook::add_flags, hook::describe, hook::prepare_model, hook::accumulation_steps, hook::on_model_ready,
               hook::on_fit_begin, hook::on_epoch_begin, hook::prepare_input, hook::forward_scope, hook::scale_loss,
-              hook::run_step, hook::synchronise, hook::unscale_gradients, hook::before_optimizer_step, hook::after_optimizer_step,
+              hook::run_step, hook::synchronise, hook::sum_over_ranks, hook::unscale_gradients, hook::before_optimizer_step, hook::after_optimizer_step,
               hook::after_skipped_step, hook::on_train_batch, hook::evaluation_model, hook::on_evaluation_batch,
               hook::on_validation_end, hook::on_epoch_end, hook::on_interrupt, hook::on_fit_end, hook::save_state,
               hook::load_state>;
@@ -221,7 +224,7 @@ struct check_hooks {
       check_on_epoch_begin<Policy, Context>::ok && check_prepare_input<Policy, Context>::ok &&
       check_forward_scope<Policy, Context>::ok && check_scale_loss<Policy, Context>::ok &&
       check_run_step<Policy, Context>::ok &&
-      check_synchronise<Policy, Context>::ok && check_unscale_gradients<Policy, Context>::ok && check_before_optimizer_step<Policy, Context>::ok &&
+      check_synchronise<Policy, Context>::ok && check_sum_over_ranks<Policy, Context>::ok && check_unscale_gradients<Policy, Context>::ok && check_before_optimizer_step<Policy, Context>::ok &&
       check_after_optimizer_step<Policy, Context>::ok && check_after_skipped_step<Policy, Context>::ok &&
       check_on_train_batch<Policy, Context>::ok && check_evaluation_model<Policy, Context>::ok &&
       check_on_evaluation_batch<Policy, Context>::ok && check_on_validation_end<Policy, Context>::ok &&

@@ -29,6 +29,7 @@
 #include <torch/torch.h>
 
 #include <mixtrain/core/batch_progress.hpp>
+#include <mixtrain/core/buffer_average.hpp>
 #include <mixtrain/core/context.hpp>
 #include <mixtrain/core/epoch_loss.hpp>
 #include <mixtrain/core/nonfinite_guard.hpp>
@@ -66,6 +67,9 @@ class trainer {
   // and epoch ends, and every window is normalised by its global count.
   static constexpr bool synchronised = detail::any_policy_has<hook::synchronise, policy_tuple>::value;
   static constexpr bool scales_loss = detail::any_policy_has<hook::scale_loss, policy_tuple>::value;
+  // Validation too is sharded where a policy sums over the ranks (distributed).
+  static constexpr int rank_summers = detail::policies_with<hook::sum_over_ranks, policy_tuple>::value;
+  static_assert(rank_summers <= 1, "at most one policy of a recipe may implement sum_over_ranks (each would add again)");
   // A policy runs each micro-batch's forward and backward (cuda_graph).
   static constexpr int step_owners = detail::policies_with<hook::run_step, policy_tuple>::value;
   static constexpr bool owns_step = step_owners > 0;
@@ -215,15 +219,26 @@ class trainer {
 
   // Runs the evaluation weights over a split and lets the task score it.
   // Training's validation and the evaluate and predict commands run this.
+  // With data parallelism each rank scores its shard and the task's evaluator
+  // adds its state over the ranks (a task whose evaluator cannot: every rank
+  // scores the whole split), after the BatchNorm statistics are averaged.
   evaluation_type evaluate(const sample_set& set) {
     auto& module = evaluation_module();
+    auto evaluator = task.evaluator(set);
+    constexpr bool evaluator_sums = requires(decltype(evaluator)& e) { e.sum_over_ranks([](torch::Tensor&) {}); };
+    const bool sharded = evaluator_sums && rank_summers == 1 && ctx_ && ctx_->world_size > 1;
+    if (sharded) {
+      const auto sum = [&](torch::Tensor& values) { sum_over_ranks(values); };
+      average_floating_buffers(**model_, ctx_->world_size, sum);
+      if (&module != &*model_) average_floating_buffers(*module, ctx_->world_size, sum);
+    }
     const bool was_training = module->is_training();
     module->eval();
     torch::NoGradGuard no_grad;
-    auto evaluator = task.evaluator(set);
-    auto pipeline = data.make_pipeline(set, settings(false));
+    auto pipeline = data.make_pipeline(set, settings(false, sharded));
     pipeline->start_epoch(0, 0);
-    auto progress = batch_progress::start(*pipeline, 0, samples_in(set), run.fit.batch_size);
+    const auto shards = sharded ? ctx_->world_size : 1;
+    auto progress = batch_progress::start(*pipeline, 0, (samples_in(set) + shards - 1) / shards, run.fit.batch_size);
     while (auto b = pipeline->next()) {
       auto input = task.input(*b, device());
       emit(hook::prepare_input{}, *ctx_, input);
@@ -239,10 +254,15 @@ class trainer {
     }
     pipeline->stop();
     if (was_training) module->train();
+    if constexpr (evaluator_sums) {
+      if (sharded) evaluator.sum_over_ranks([&](torch::Tensor& values) { sum_over_ranks(values); });
+    }
     return evaluator.finish();
   }
 
-  [[nodiscard]] pipeline_settings settings(bool training) const {
+  void sum_over_ranks(torch::Tensor& values) { emit(hook::sum_over_ranks{}, *ctx_, values); }
+
+  [[nodiscard]] pipeline_settings settings(bool training, bool sharded_evaluation = false) const {
     pipeline_settings s;
     s.batch_size = run.fit.batch_size;
     s.num_workers = training ? run.fit.num_workers : std::max(1, run.fit.num_workers);
@@ -253,7 +273,7 @@ class trainer {
     s.training = training;
     s.skip_bad_samples = run.skip_bad_samples;
     s.log = ctx_ ? ctx_->log : &std::cout;
-    if (training && ctx_) {  // each rank trains on its shard; every rank validates the whole split
+    if ((training || sharded_evaluation) && ctx_) {  // data parallelism: this rank's shard
       s.shard = ctx_->rank;
       s.shards = ctx_->world_size;
     }

@@ -17,10 +17,12 @@
 //     accumulation rule, so R ranks x batch B equal one process x batch R*B;
 //   - makes a NaN/inf loss, a SIGINT/SIGTERM or a stop request on any rank
 //     count on all, at the same window (or epoch end);
-//   - silences every rank but 0: only rank 0 logs and writes files.
+//   - silences every rank but 0: only rank 0 logs and writes files;
+//   - sums validation's per-image state over the ranks (sum_over_ranks), so
+//     each rank scores only its shard of the validation split.
 // BatchNorm keeps per-rank statistics (no SyncBatchNorm): each rank
-// normalises its own micro-batch and its running statistics drift apart;
-// rank 0's are the ones checkpointed (docs/distributed.md).
+// normalises its own micro-batch and its running statistics drift apart
+// until each validation averages them (docs/distributed.md).
 #include <algorithm>
 #include <chrono>
 #include <csignal>
@@ -68,7 +70,8 @@ struct distributed {
   [[nodiscard]] nlohmann::json describe() const {
     auto j = describe_fields(config);
     j["gradients"] = "summed over the ranks in buckets started from autograd hooks during the window's last backward";
-    j["batch_norm"] = "per-rank statistics (no SyncBatchNorm); rank 0's are checkpointed";
+    j["batch_norm"] = "per-rank statistics (no SyncBatchNorm), averaged over the ranks before each validation";
+    j["validation"] = "each rank scores its shard; the per-image sums are added over the ranks";
     return j;
   }
 
@@ -124,8 +127,18 @@ struct distributed {
     if (!group_) return;
     plan_buckets(ctx.parameters());
     *ctx.log << fmt::format("distributed: {} ranks ({}), rank 0's initial weights broadcast; each rank trains on "
-                              "its shard\n",
+                              "its shard and validates its shard of the validation split\n",
                               ctx.world_size, group_->backend_name());
+  }
+
+  // Validation's sums and the BatchNorm statistics (core/trainer.hpp): a host
+  // tensor summed in place, through the group's device (NCCL sums device
+  // tensors). Once per validation, so the copies do not matter.
+  void sum_over_ranks(auto&, torch::Tensor& values) {
+    if (!group_) return;
+    std::vector<torch::Tensor> wire{values.to(group_->device())};
+    group_->all_reduce_sum(wire, "the validation's sum over the ranks");
+    values.copy_(wire.front());
   }
 
   // Before the window's last backward: the hooks start the buckets.

@@ -144,6 +144,28 @@ class class_tally {
       labels_[indices[i]] = labels[i];
     }
   }
+  // Data parallelism (see landmark_heatmaps' evaluator): the logit sums and
+  // view counts add over the ranks; a label travels as views x (label + 1),
+  // which also adds and divides back exactly.
+  void sum_over_ranks(auto&& sum) {
+    const auto n = logit_sums_.size();
+    const auto c = result_.classes.size();
+    auto flat = torch::zeros({static_cast<std::int64_t>(n * (c + 2))}, torch::kFloat64);
+    auto* v = flat.data_ptr<double>();
+    for (std::size_t i = 0; i < n; ++i) {
+      for (const double logit : logit_sums_[i]) *v++ = logit;
+      *v++ = views_[i];
+      *v++ = views_[i] * static_cast<double>(labels_[i] + 1);
+    }
+    sum(flat);
+    const auto* w = flat.data_ptr<double>();
+    for (std::size_t i = 0; i < n; ++i) {
+      for (double& logit : logit_sums_[i]) logit = *w++;
+      views_[i] = static_cast<int>(std::lround(*w++));
+      const double label_code = *w++;
+      labels_[i] = views_[i] > 0 ? std::lround(label_code / views_[i]) - 1 : -1;
+    }
+  }
   class_evaluation finish(double majority_share) {
     auto& r = result_;
     const auto n = r.classes.size();
@@ -283,6 +305,7 @@ struct image_classes {
     void add(const Batch& b, const torch::Tensor& output) {
       tally_.add(pooled_logits(output, task_.config.pooling), labels_of(b), b.dataset_indices);
     }
+    void sum_over_ranks(auto&& sum) { tally_.sum_over_ranks(sum); }
     class_evaluation finish() {
       auto result = tally_.finish(majority_share<Labels>(set_));
       result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();

@@ -8,6 +8,7 @@
 //
 //   mt::task::landmark_heatmaps<{.sigma = 2.0}, mt::loss::heatmap_mse, mt::heatmap::dark>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -189,6 +190,34 @@ struct landmark_heatmaps {
           s[k].confidence += peaks[i][k];
         }
         ++views_[b.dataset_indices[i]];
+      }
+    }
+    // Data parallelism: each rank scored its shard of the split; `sum` adds a
+    // host float64 tensor over the ranks in place. The per-image sums and view
+    // counts are additive, so afterwards every rank holds the whole split's,
+    // and an image read on two ranks (shard padding) is one image of two views.
+    void sum_over_ranks(auto&& sum) {
+      const auto n = static_cast<std::int64_t>(sums_.size());
+      const auto l = static_cast<std::int64_t>(task_.landmarks_.size());
+      auto flat = torch::zeros({n * (3 * l + 1)}, torch::kFloat64);
+      auto* v = flat.data_ptr<double>();
+      for (std::int64_t i = 0; i < n; ++i, ++v) {
+        for (const auto& s : sums_[static_cast<std::size_t>(i)]) {
+          *v++ = s.x;
+          *v++ = s.y;
+          *v++ = s.confidence;
+        }
+        *v = views_[static_cast<std::size_t>(i)];
+      }
+      sum(flat);
+      const auto* w = flat.data_ptr<double>();
+      for (std::int64_t i = 0; i < n; ++i, ++w) {
+        for (auto& s : sums_[static_cast<std::size_t>(i)]) {
+          s.x = *w++;
+          s.y = *w++;
+          s.confidence = *w++;
+        }
+        views_[static_cast<std::size_t>(i)] = static_cast<int>(std::lround(*w));
       }
     }
     // Images no batch carried keep empty predictions and are not scored.

@@ -103,6 +103,9 @@ struct landmarks_and_classes {
 
   template <class Set>
   class evaluator_type {
+    using landmark_evaluator = decltype(std::declval<const Heatmaps&>().evaluator(std::declval<const Set&>()));
+    using class_evaluator = decltype(std::declval<const Classes&>().evaluator(std::declval<const Set&>()));
+
    public:
     evaluator_type(const landmarks_and_classes& task, const Set& set)
         : task_(task),
@@ -112,6 +115,16 @@ struct landmarks_and_classes {
     void add(const Batch& b, const torch::Tensor& output) {
       landmarks_.add(b, task_.landmark_output(output).contiguous());
       classes_.add(b, task_.class_output(output));
+    }
+    // Data parallelism, where both parts can add their state over the ranks.
+    void sum_over_ranks(auto&& sum)
+      requires requires(landmark_evaluator& l, class_evaluator& c) {
+        l.sum_over_ranks(sum);
+        c.sum_over_ranks(sum);
+      }
+    {
+      landmarks_.sum_over_ranks(sum);
+      classes_.sum_over_ranks(sum);
     }
     landmark_class_evaluation finish() {
       landmark_class_evaluation result;
@@ -124,8 +137,8 @@ struct landmarks_and_classes {
 
    private:
     const landmarks_and_classes& task_;
-    decltype(std::declval<const Heatmaps&>().evaluator(std::declval<const Set&>())) landmarks_;
-    decltype(std::declval<const Classes&>().evaluator(std::declval<const Set&>())) classes_;
+    landmark_evaluator landmarks_;
+    class_evaluator classes_;
   };
   template <class Set>
   evaluator_type<Set> evaluator(const Set& set) const {
