@@ -75,22 +75,40 @@ void require_success(const dt::process& p, std::chrono::seconds limit) {
 // Optimizer steps of the comparison runs: 2 epochs of 14 images at global batch 4.
 int steps_expected(int accumulate) { return 2 * ((4 + accumulate - 1) / accumulate); }
 
-// Two ranks (shared output folder) against the reference at twice the batch.
-void compare_with_reference(int accumulate) {
-  const dataset d;
-  const auto acc = "accumulate=" + std::to_string(accumulate);
-  const auto ref = dt::start({"reference", d.data().string(), (d.root / "ref").string(), "batch=4", acc}, {"OMP_NUM_THREADS=1"},
-                             d.root / "ref.log");
+std::vector<std::string> with(std::vector<std::string> arguments, const std::vector<std::string>& more) {
+  arguments.insert(arguments.end(), more.begin(), more.end());
+  return arguments;
+}
+
+// The single-process reference at batch 4 into <root>/<name>.
+void run_reference(const dataset& d, const std::string& name, const std::vector<std::string>& arguments) {
+  const auto ref = dt::start(with({"reference", d.data().string(), (d.root / name).string(), "batch=4"}, arguments),
+                             {"OMP_NUM_THREADS=1"}, d.root / (name + ".log"));
   require_success(ref, 120s);
-  const auto init = dt::start({"reference", d.data().string(), (d.root / "init").string(), "batch=4", acc, "epochs=0"},
-                              {"OMP_NUM_THREADS=1"}, d.root / "init.log");
-  require_success(init, 120s);
+}
+
+// Two ranks of batch 2 (a shared output folder <root>/<name>), their output
+// in <root>/rank0.log and rank1.log.
+void run_two_ranks(const dataset& d, const std::string& name, const std::vector<std::string>& arguments) {
   const int port = mixtrain::distributed::free_loopback_port();
   std::vector<dt::process> ranks;
   for (int r = 0; r < 2; ++r)
-    ranks.push_back(dt::start({"rank", d.data().string(), (d.root / "ddp").string(), "batch=2", acc}, dt::rank_env(r, 2, port),
-                              d.root / ("rank" + std::to_string(r) + ".log")));
+    ranks.push_back(dt::start(with({"rank", d.data().string(), (d.root / name).string(), "batch=2"}, arguments),
+                              dt::rank_env(r, 2, port), d.root / ("rank" + std::to_string(r) + ".log")));
   for (const auto& r : ranks) require_success(r, 120s);
+}
+
+// Two ranks (shared output folder) against the reference at twice the batch;
+// the weights compared include BatchNorm's running statistics, if any.
+// `rank_log_line`: a line rank 0 must print.
+void compare_with_reference(int accumulate, const std::vector<std::string>& reference_arguments = {},
+                            const std::vector<std::string>& rank_arguments = {}, const std::string& rank_log_line = "") {
+  const dataset d;
+  const auto acc = "accumulate=" + std::to_string(accumulate);
+  run_reference(d, "ref", with({acc}, reference_arguments));
+  run_reference(d, "init", with({acc, "epochs=0"}, reference_arguments));
+  run_two_ranks(d, "ddp", with({acc}, rank_arguments));
+  CHECK(dt::read_text(d.root / "rank0.log").find(rank_log_line) != std::string::npos);
   const auto reference = load_weights(d.root / "ref" / "weights.pt");
   const auto trained = load_weights(d.root / "ddp" / "weights.pt");
   const auto moved = max_difference(reference, load_weights(d.root / "init" / "weights.pt"));
@@ -151,6 +169,29 @@ TEST_CASE("two ranks of batch 2 reach the weights of one process of batch 4 with
 TEST_CASE("with accumulation two ranks of 2 micro-batches of 2 reach one process of 2 micro-batches of 4",
           "[distributed]") {
   compare_with_reference(2);
+}
+
+// Synchronised BatchNorm: each micro-batch of the reference is the union of
+// the ranks' micro-batches, so its statistics, gradients and running
+// statistics must be the same.
+TEST_CASE("with synchronised BatchNorm two ranks of batch 2 reach one process of batch 4 and its running statistics",
+          "[distributed]") {
+  compare_with_reference(1, {"bn=1"}, {"bn=1", "sync_bn=1"}, "2 BatchNorm layers normalise over all 2 ranks");
+}
+
+TEST_CASE("with synchronised BatchNorm and accumulation two ranks reach one process of twice the micro-batch",
+          "[distributed]") {
+  compare_with_reference(2, {"bn=1"}, {"bn=1", "sync_bn=1"}, "2 BatchNorm layers normalise over all 2 ranks");
+}
+
+// The counterpart that shows the comparison above can fail: BatchNorm over
+// each rank's own micro-batch trains other weights.
+TEST_CASE("without synchronised BatchNorm two ranks of batch 2 do not reach one process of batch 4", "[distributed]") {
+  const dataset d;
+  run_reference(d, "ref", {"bn=1"});
+  run_two_ranks(d, "ddp", {"bn=1"});
+  CHECK(max_difference(load_weights(d.root / "ref" / "weights.pt"), load_weights(d.root / "ddp" / "weights.pt")) > 1e-4);
+  CHECK(dt::read_text(d.root / "rank0.log").find("normalise over all") == std::string::npos);
 }
 
 // Sends `signal` to rank 1 of a run with a `timeout_s` heartbeat timeout: rank 0

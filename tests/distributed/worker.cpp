@@ -1,11 +1,14 @@
 // One training process for the data-parallel tests (test_distributed.cpp
-// starts several): a tiny model without BatchNorm on a synthetic Aariz tree.
+// starts several): a tiny model on a synthetic Aariz tree, without BatchNorm,
+// or with batch_norm_2d layers (bn=1), synchronised with sync_bn=1.
 //   distributed_worker reference|rank <data> <out> [batch=N] [accumulate=N] [epochs=N] [timeout=S]
+//                      [bn=0|1] [sync_bn=0|1]
 // `reference` is one plain process: the recipe without the distributed policy.
 // `rank` holds mt::policy::distributed and takes its rank from WORLD_SIZE,
 // RANK, MASTER_ADDR and MASTER_PORT. Some landmarks are marked missing, the
 // same in both. At the end rank 0 (or the reference) saves the weights to
-// <out>/weights.pt and every process prints where it stopped and how many
+// <out>/weights.pt (with the BatchNorm running statistics after the
+// parameters) and every process prints where it stopped and how many
 // images it scored in its last validation.
 #include <cstdio>
 #include <cstdlib>
@@ -21,6 +24,7 @@
 #include <mixtrain/core/trainer.hpp>
 #include <mixtrain/data/aariz.hpp>
 #include <mixtrain/loss/heatmap_mse.hpp>
+#include <mixtrain/model/batch_norm.hpp>
 #include <mixtrain/optim/adamw.hpp>
 #include <mixtrain/policy/accumulate.hpp>
 #include <mixtrain/policy/distributed.hpp>
@@ -37,6 +41,30 @@ namespace {
 // statistics (docs/distributed.md).
 using policy_test::tiny_spec;
 
+// tiny_spec's convolutions with a batch_norm_2d after each of the first two.
+struct tiny_bn_netImpl : torch::nn::Cloneable<tiny_bn_netImpl> {
+  explicit tiny_bn_netImpl(std::int64_t landmarks_) : landmarks(landmarks_) { reset(); }
+  void reset() override {
+    a = register_module("a", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 8, 3).stride(2).padding(1).bias(false)));
+    a_norm = register_module("a_norm", mt::model::batch_norm_2d(8));
+    b = register_module("b", torch::nn::Conv2d(torch::nn::Conv2dOptions(8, 8, 3).stride(2).padding(1).bias(false)));
+    b_norm = register_module("b_norm", mt::model::batch_norm_2d(8));
+    head = register_module("head", torch::nn::Conv2d(torch::nn::Conv2dOptions(8, landmarks, 1)));
+  }
+  torch::Tensor forward(const torch::Tensor& x) {
+    return head(torch::relu(b_norm(b(torch::relu(a_norm(a(x)))))));
+  }
+  std::int64_t landmarks;
+  torch::nn::Conv2d a{nullptr}, b{nullptr}, head{nullptr};
+  mt::model::batch_norm_2d a_norm{nullptr}, b_norm{nullptr};
+};
+TORCH_MODULE(tiny_bn_net);
+struct tiny_bn_spec {
+  static constexpr std::string_view name = "tiny_bn_net";
+  static constexpr int output_stride = 4;
+  static tiny_bn_net build(const mt::model::build_options& options) { return tiny_bn_net(options.num_landmarks); }
+};
+
 // The images this process scored in its last validation: its shard.
 struct evaluation_counter {
   static constexpr std::string_view name = "evaluation_counter";
@@ -44,8 +72,8 @@ struct evaluation_counter {
   void on_evaluation_batch(auto&, const mt::batch_progress& p) { images = p.images; }
 };
 
-template <class... Policies>
-using tiny_recipe = mt::recipe<tiny_spec, mt::data::aariz<{.image_size = {32, 32}}>, mt::task::landmark_heatmaps<>,
+template <class Model, class... Policies>
+using tiny_recipe = mt::recipe<Model, mt::data::aariz<{.image_size = {32, 32}}>, mt::task::landmark_heatmaps<>,
                                mt::optim::adamw<{.lr = 1e-2, .weight_decay = 1e-4}>, mt::policy::accumulate<{.steps = 1}>,
                                evaluation_counter, Policies...>;
 
@@ -71,6 +99,7 @@ int train(const std::filesystem::path& data, const std::filesystem::path& out, s
     if constexpr (requires { p.config.timeout_s; }) {
       p.config.timeout_s = options["timeout"];
       p.config.bucket_mb = 0.001;  // a few buckets even for this tiny model: the hooks start them one by one
+      p.config.sync_batch_norm = options["sync_bn"] != 0;
     }
   });
   mt::data::landmark_set landmarks;
@@ -84,6 +113,8 @@ int train(const std::filesystem::path& data, const std::filesystem::path& out, s
   if (c.writes_files()) {
     std::vector<torch::Tensor> weights;
     for (const auto& p : t.model()->named_parameters(true)) weights.push_back(p.value().detach().clone());
+    for (const auto& b : t.model()->named_buffers(true))
+      if (b.value().is_floating_point()) weights.push_back(b.value().detach().clone());
     torch::save(weights, (out / "weights.pt").string());
   }
   hana::for_each(t.policies, [](const auto& p) {
@@ -102,7 +133,8 @@ int main(int argc, char** argv) {
   try {
     if (argc < 4) throw std::runtime_error("usage: distributed_worker reference|rank <data> <out> [key=value...]");
     const std::string mode = argv[1];
-    std::map<std::string, int> options{{"batch", 2}, {"accumulate", 1}, {"epochs", 2}, {"timeout", 30}, {"init_seed", 0}};
+    std::map<std::string, int> options{{"batch", 2}, {"accumulate", 1}, {"epochs", 2}, {"timeout", 30}, {"init_seed", 0},
+                                         {"bn", 0}, {"sync_bn", 0}};
     for (int i = 4; i < argc; ++i) {
       const std::string a = argv[i];
       const auto eq = a.find('=');
@@ -110,8 +142,12 @@ int main(int argc, char** argv) {
     }
     if (const char* rank = std::getenv("RANK")) options["init_seed"] = std::atoi(rank);
     torch::set_num_threads(1);
-    if (mode == "reference") return train<tiny_recipe<>>(argv[2], argv[3], options);
-    return train<tiny_recipe<mt::policy::distributed>>(argv[2], argv[3], options);
+    const bool reference = mode == "reference";
+    if (options["bn"] != 0)
+      return reference ? train<tiny_recipe<tiny_bn_spec>>(argv[2], argv[3], options)
+                       : train<tiny_recipe<tiny_bn_spec, mt::policy::distributed>>(argv[2], argv[3], options);
+    return reference ? train<tiny_recipe<tiny_spec>>(argv[2], argv[3], options)
+                     : train<tiny_recipe<tiny_spec, mt::policy::distributed>>(argv[2], argv[3], options);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;

@@ -19,7 +19,9 @@
 // benchmarks/hrnet_reference.py, the same network in PyTorch).
 //
 // Every module is Cloneable and only keeps handles to its direct children, so
-// `clone()` (e.g. for an EMA copy) yields a working deep copy.
+// `clone()` (e.g. for an EMA copy) yields a working deep copy. BatchNorm
+// layers are batch_norm_2d: LibTorch's BatchNorm, synchronised over the
+// data-parallel ranks with --sync_batch_norm (model/batch_norm.hpp).
 // (About 500 lines on purpose: the blocks, the multi-resolution module and the
 // generic builder share private helpers; split, each part would be unreadable alone.)
 #include <algorithm>
@@ -35,6 +37,7 @@
 
 #include "mixtrain/model/model_spec.hpp"
 #include <mixtrain/core/separate_compilation.hpp>
+#include <mixtrain/model/batch_norm.hpp>
 
 namespace mixtrain::model {
 
@@ -73,7 +76,7 @@ constexpr double bn_momentum = 0.1;
 MIXTRAIN_COLD torch::nn::Conv2d conv(std::int64_t in, std::int64_t out, std::int64_t kernel,
                                      std::int64_t stride = 1);
 
-MIXTRAIN_COLD torch::nn::BatchNorm2d batch_norm(std::int64_t channels);
+MIXTRAIN_COLD batch_norm_2d batch_norm(std::int64_t channels);
 
 struct conv_unit {
   std::int64_t in, out, kernel, stride;
@@ -94,7 +97,7 @@ class conv_stackImpl : public torch::nn::Cloneable<conv_stackImpl> {
   void reset() override {
     parts_.clear();
     conv_ = torch::nn::Conv2d(nullptr);
-    bn_ = torch::nn::BatchNorm2d(nullptr);
+    bn_ = batch_norm_2d(nullptr);
     if (nested_) {
       for (std::size_t k = 0; k < units_.size(); ++k)
         parts_.push_back(register_module(std::to_string(k), std::make_shared<conv_stackImpl>(
@@ -120,7 +123,7 @@ class conv_stackImpl : public torch::nn::Cloneable<conv_stackImpl> {
   bool nested_;
   std::vector<std::shared_ptr<conv_stackImpl>> parts_;
   torch::nn::Conv2d conv_{nullptr};
-  torch::nn::BatchNorm2d bn_{nullptr};
+  batch_norm_2d bn_{nullptr};
 };
 TORCH_MODULE(conv_stack);
 
@@ -144,7 +147,7 @@ class residual_blockImpl : public torch::nn::Cloneable<residual_blockImpl> {
       conv2 = register_module("conv2", conv(planes_, planes_, 3));
       bn2 = register_module("bn2", batch_norm(planes_));
       conv3 = torch::nn::Conv2d(nullptr);
-      bn3 = torch::nn::BatchNorm2d(nullptr);
+      bn3 = batch_norm_2d(nullptr);
     } else {
       conv1 = register_module("conv1", conv(in_, planes_, 1));
       bn1 = register_module("bn1", batch_norm(planes_));
@@ -168,7 +171,7 @@ class residual_blockImpl : public torch::nn::Cloneable<residual_blockImpl> {
   std::int64_t in_, planes_;
   int expansion_;
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
-  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
+  batch_norm_2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
   conv_stack downsample{nullptr};
 };
 TORCH_MODULE(residual_block);
@@ -408,7 +411,7 @@ class hrnet_networkImpl : public torch::nn::Cloneable<hrnet_networkImpl> {
   build_options options_;
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, final_layer{nullptr};
   torch::nn::Linear class_head{nullptr};
-  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+  batch_norm_2d bn1{nullptr}, bn2{nullptr};
   torch::nn::Sequential layer1{nullptr}, upsample_layer{nullptr};
   std::vector<hrnet_detail::transition> transitions_;
   std::vector<torch::nn::ModuleList> stages_;

@@ -20,9 +20,12 @@
 //   - silences every rank but 0: only rank 0 logs and writes files;
 //   - sums validation's per-image state over the ranks (sum_over_ranks), so
 //     each rank scores only its shard of the validation split.
-// BatchNorm keeps per-rank statistics (no SyncBatchNorm): each rank
-// normalises its own micro-batch and its running statistics drift apart
-// until each validation averages them (docs/distributed.md).
+// BatchNorm: with --sync_batch_norm, mixtrain's batch_norm_2d layers
+// normalise over every rank's micro-batch (model/batch_norm.hpp), so R ranks
+// x batch B train exactly as one process x batch R*B; LibTorch's own
+// BatchNorm layers are then refused. Without it each rank normalises its own
+// micro-batch and the running statistics drift apart until each validation
+// averages them (docs/distributed.md).
 #include <algorithm>
 #include <chrono>
 #include <csignal>
@@ -45,6 +48,7 @@
 #include <mixtrain/core/fields.hpp>
 #include <mixtrain/core/flag_set.hpp>
 #include <mixtrain/core/hooks.hpp>
+#include <mixtrain/model/batch_norm.hpp>
 #include <mixtrain/policy/distributed_config.hpp>
 
 namespace mixtrain::policy {
@@ -70,7 +74,9 @@ struct distributed {
   [[nodiscard]] nlohmann::json describe() const {
     auto j = describe_fields(config);
     j["gradients"] = "summed over the ranks in buckets started from autograd hooks during the window's last backward";
-    j["batch_norm"] = "per-rank statistics (no SyncBatchNorm), averaged over the ranks before each validation";
+    j["batch_norm"] = config.sync_batch_norm
+                          ? "synchronised: batch_norm_2d statistics over every rank's micro-batch"
+                          : "per-rank statistics, averaged over the ranks before each validation";
     j["validation"] = "each rank scores its shard; the per-image sums are added over the ranks";
     return j;
   }
@@ -129,6 +135,7 @@ struct distributed {
     *ctx.log << fmt::format("distributed: {} ranks ({}), rank 0's initial weights broadcast; each rank trains on "
                               "its shard and validates its shard of the validation split\n",
                               ctx.world_size, group_->backend_name());
+    if (config.sync_batch_norm) synchronise_batch_norm(*ctx.model, *ctx.log);
   }
 
   // Validation's sums and the BatchNorm statistics (core/trainer.hpp): a host
@@ -199,6 +206,7 @@ struct distributed {
   }
 
   void on_fit_end(auto& ctx) {
+    batch_norm_sum_.reset();
     if (!group_ || sync_steps_ == 0) return;
     *ctx.log << fmt::format("distributed: gradient all-reduce {:.2f} ms per optimizer step on average after backward "
                             "({} steps, {} ranks); {} of {} buckets started during backward\n",
@@ -211,6 +219,34 @@ struct distributed {
   [[nodiscard]] double sync_seconds_per_step() const { return sync_steps_ ? sync_seconds_ / static_cast<double>(sync_steps_) : 0.0; }
 
  private:
+  // --sync_batch_norm: every batch_norm_2d sums its statistics over the
+  // ranks until the fit ends. LibTorch's BatchNorm layers cannot, so a model
+  // holding one is refused rather than trained half-synchronised.
+  void synchronise_batch_norm(torch::nn::Module& model, std::ostream& log) {
+    const auto census = mixtrain::model::count_batch_norms(model);
+    if (!census.first_plain.empty())
+      throw std::runtime_error(fmt::format(
+          "--sync_batch_norm: {} is LibTorch's BatchNorm, which cannot normalise over the ranks; build the model's "
+          "BatchNorm layers with mixtrain::model::batch_norm_2d (mixtrain/model/batch_norm.hpp)",
+          census.first_plain));
+    auto group = group_;
+    mixtrain::model::batch_norm_ranks() = {group_->rank(), group_->size(), [group](torch::Tensor& values) {
+                                             std::vector<torch::Tensor> wire{values.to(group->device())};
+                                             group->all_reduce_sum(wire, "a synchronised BatchNorm's statistics");
+                                             if (!wire.front().is_same(values)) values.copy_(wire.front());
+                                           }};
+    batch_norm_sum_ = std::make_shared<installed_batch_norm_sum>();
+    log << fmt::format("distributed: {} BatchNorm layers normalise over all {} ranks' micro-batches\n", census.synchronised,
+                       group_->size());
+  }
+  // Uninstalls the rank sum when the last copy of the policy lets it go.
+  struct installed_batch_norm_sum {
+    installed_batch_norm_sum() = default;
+    installed_batch_norm_sum(const installed_batch_norm_sum&) = delete;
+    installed_batch_norm_sum& operator=(const installed_batch_norm_sum&) = delete;
+    ~installed_batch_norm_sum() { mixtrain::model::batch_norm_ranks() = {}; }
+  };
+
   // Tensors of one dtype, concatenated; `copy_back` writes them back.
   struct flat_tensors {
     std::vector<torch::Tensor> buffers;
@@ -303,6 +339,7 @@ struct distributed {
   }
 
   std::shared_ptr<mixtrain::distributed::process_group> group_;
+  std::shared_ptr<installed_batch_norm_sum> batch_norm_sum_;
   struct silent_log {
     distributed_detail::null_stream stream;
   };

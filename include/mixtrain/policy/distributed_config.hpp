@@ -14,6 +14,7 @@ struct distributed_config {
   int timeout_s = 300;    // a collective or the rendezvous waits this long for a rank
   int master_port = 0;    // --nproc's rendezvous port (0: a free one)
   double bucket_mb = 25;  // gradients summed in buckets of this size
+  bool sync_batch_norm = false;  // batch_norm_2d layers normalise over the whole global batch
 
   static constexpr auto fields() {
     using c = distributed_config;
@@ -22,7 +23,9 @@ struct distributed_config {
         field{&c::timeout_s, "timeout_s",
               flag{"--distributed_timeout_s", "seconds a rank waits for the others before failing, naming the late one", 1}},
         field{&c::master_port, "master_port", flag{"--master_port", "rendezvous port for --nproc (0: a free one)", 0, 65535}},
-        field{&c::bucket_mb, "bucket_mb", flag{"--bucket_mb", "gradient all-reduce bucket size in MiB", 0.001}}};
+        field{&c::bucket_mb, "bucket_mb", flag{"--bucket_mb", "gradient all-reduce bucket size in MiB", 0.001}},
+        field{&c::sync_batch_norm, "sync_batch_norm",
+              flag{"--sync_batch_norm", "BatchNorm statistics over every rank's batch (SyncBatchNorm; batch_norm_2d layers)"}}};
   }
 };
 

@@ -1,6 +1,7 @@
 #pragma once
 // Definitions of the functions declared in <mixtrain/model/compact_unet.hpp>: included at its
 // end (header-only), or compiled once into mixtrain_cold (core/separate_compilation.hpp).
+#include <mixtrain/model/batch_norm.hpp>
 #include <mixtrain/model/compact_unet.hpp>
 
 namespace mixtrain::model {
@@ -11,10 +12,10 @@ namespace detail {
 struct conv_bn_reluImpl : torch::nn::Module {
   conv_bn_reluImpl(std::int64_t in, std::int64_t out, std::int64_t stride)
       : conv(register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false)))),
-        norm(register_module("norm", torch::nn::BatchNorm2d(out))) {}
+        norm(register_module("norm", batch_norm_2d(out))) {}
   torch::Tensor forward(const torch::Tensor& x) { return torch::relu(norm(conv(x))); }
   torch::nn::Conv2d conv;
-  torch::nn::BatchNorm2d norm;
+  batch_norm_2d norm;
 };
 TORCH_MODULE(conv_bn_relu);
 
@@ -22,11 +23,11 @@ struct residual_pairImpl : torch::nn::Module {
   explicit residual_pairImpl(std::int64_t channels)
       : first(register_module("first", conv_bn_relu(channels, channels, 1))),
         second(register_module("second", torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, channels, 3).padding(1).bias(false)))),
-        norm(register_module("norm", torch::nn::BatchNorm2d(channels))) {}
+        norm(register_module("norm", batch_norm_2d(channels))) {}
   torch::Tensor forward(const torch::Tensor& x) { return torch::relu(x + norm(second(first(x)))); }
   conv_bn_relu first;
   torch::nn::Conv2d second;
-  torch::nn::BatchNorm2d norm;
+  batch_norm_2d norm;
 };
 TORCH_MODULE(residual_pair);
 

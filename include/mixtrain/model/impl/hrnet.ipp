@@ -12,8 +12,8 @@ MIXTRAIN_COLD torch::nn::Conv2d conv(std::int64_t in, std::int64_t out, std::int
       torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(kernel / 2).bias(false));
 }
 
-MIXTRAIN_COLD torch::nn::BatchNorm2d batch_norm(std::int64_t channels) {
-  return torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(channels).momentum(bn_momentum));
+MIXTRAIN_COLD batch_norm_2d batch_norm(std::int64_t channels) {
+  return batch_norm_2d(torch::nn::BatchNorm2dOptions(channels).momentum(bn_momentum));
 }
 
 MIXTRAIN_COLD conv_stack conv_bn(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride, bool relu) {
