@@ -22,6 +22,7 @@
 #include <mixtrain/data/batch_pipeline.hpp>
 #include <mixtrain/data/image_file.hpp>
 
+#include "../support/data_files.hpp"
 #include "../support/temporary_directory.hpp"
 
 namespace fs = std::filesystem;
@@ -32,8 +33,8 @@ using Catch::Contains;
 namespace test_bad_input {
 namespace {
 
-const std::string senior = "Senior Orthodontists";
-const std::string junior = "Junior Orthodontists";
+using mixtrain::testing::junior;
+using mixtrain::testing::senior;
 
 // A split "train" with one 60x40 grey PNG, img1, and its pixel size.
 struct tree {

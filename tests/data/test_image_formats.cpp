@@ -17,6 +17,7 @@
 #include <mixtrain/data/aariz_reader.hpp>
 #include <mixtrain/data/image_file.hpp>
 
+#include "../support/data_files.hpp"
 #include "../support/temporary_directory.hpp"
 
 namespace fs = std::filesystem;
@@ -27,9 +28,7 @@ using Catch::Contains;
 namespace test_image_formats {
 namespace {
 
-void write_bytes(const fs::path& file, const std::vector<std::uint8_t>& bytes) {
-  std::ofstream(file, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-}
+using mixtrain::testing::write_bytes;
 
 // 10 x 100, v = 1000 + 30 x, with row 0's first five pixels 0 and last five
 // 65535: N = 1000, so the 5 lowest and 5 highest (the outliers) are dropped,

@@ -22,6 +22,7 @@
 #include <mixtrain/data/synthetic_aariz.hpp>
 #include <mixtrain/data/synthetic_isbi.hpp>
 
+#include "../support/data_files.hpp"
 #include "../support/temporary_directory.hpp"
 
 namespace fs = std::filesystem;
@@ -32,8 +33,8 @@ using mixtrain::testing::temporary_directory;
 namespace test_inspect {
 namespace {
 
-const std::string senior = "Senior Orthodontists";
-const std::string junior = "Junior Orthodontists";
+using mixtrain::testing::junior;
+using mixtrain::testing::senior;
 
 nlohmann::json mark(const std::string& symbol, double x, double y) {
   return {{"symbol", symbol}, {"title", symbol}, {"value", {{"x", x}, {"y", y}}}};

@@ -17,6 +17,7 @@
 
 #include <mixtrain/data/image_file.hpp>
 
+#include "../support/data_files.hpp"
 #include "../support/temporary_directory.hpp"
 
 namespace fs = std::filesystem;
@@ -142,9 +143,7 @@ cv::Mat rounded(const cv::Mat& reference) {
   return out;
 }
 
-void write_bytes(const fs::path& file, const std::vector<std::uint8_t>& bytes) {
-  std::ofstream(file, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-}
+using mixtrain::testing::write_bytes;
 
 }  // namespace
 

@@ -11,6 +11,7 @@
 #include <mixtrain/data/image_file.hpp>
 #include <mixtrain/data/synthetic_aariz.hpp>
 
+#include "../support/data_files.hpp"
 #include "../support/temporary_directory.hpp"
 
 namespace fs = std::filesystem;
@@ -45,8 +46,8 @@ nlohmann::json point(const std::string& symbol, double x, double y) {
   return {{"landmark_id", symbol + "-id"}, {"title", symbol + " title"}, {"symbol", symbol}, {"value", {{"x", x}, {"y", y}}}};
 }
 
-const std::string senior = "Senior Orthodontists";
-const std::string junior = "Junior Orthodontists";
+using mixtrain::testing::junior;
+using mixtrain::testing::senior;
 
 }  // namespace
 

@@ -8,7 +8,7 @@
 // loss is skipped (and too many in a row stop the run), and the output folder
 // is checked before training. (The loop is one class whose members share the
 // policy tuple and the context; its longer members are defined in
-// trainer_loop.hpp, and what could stand alone lives beside it: checkpoints
+// trainer_loop.hpp and trainer_evaluation.hpp, and what could stand alone lives beside it: checkpoints
 // and describe in trainer_state.hpp, the loss bookkeeping in epoch_loss.hpp
 // and nonfinite_guard.hpp, signals in stop_signals.hpp, `auto` switches in
 // trainer_switches.hpp.)
@@ -29,7 +29,6 @@
 #include <torch/torch.h>
 
 #include <mixtrain/core/batch_progress.hpp>
-#include <mixtrain/core/buffer_average.hpp>
 #include <mixtrain/core/context.hpp>
 #include <mixtrain/core/epoch_loss.hpp>
 #include <mixtrain/core/nonfinite_guard.hpp>
@@ -217,48 +216,10 @@ class trainer {
     return *chosen;
   }
 
-  // Runs the evaluation weights over a split and lets the task score it.
-  // Training's validation and the evaluate and predict commands run this.
-  // With data parallelism each rank scores its shard and the task's evaluator
-  // adds its state over the ranks (a task whose evaluator cannot: every rank
-  // scores the whole split), after the BatchNorm statistics are averaged.
-  evaluation_type evaluate(const sample_set& set) {
-    auto& module = evaluation_module();
-    auto evaluator = task.evaluator(set);
-    constexpr bool evaluator_sums = requires(decltype(evaluator)& e) { e.sum_over_ranks([](torch::Tensor&) {}); };
-    const bool sharded = evaluator_sums && rank_summers == 1 && ctx_ && ctx_->world_size > 1;
-    if (sharded) {
-      const auto sum = [&](torch::Tensor& values) { sum_over_ranks(values); };
-      average_floating_buffers(**model_, ctx_->world_size, sum);
-      if (&module != &*model_) average_floating_buffers(*module, ctx_->world_size, sum);
-    }
-    const bool was_training = module->is_training();
-    module->eval();
-    torch::NoGradGuard no_grad;
-    auto pipeline = data.make_pipeline(set, settings(false, sharded));
-    pipeline->start_epoch(0, 0);
-    const auto shards = sharded ? ctx_->world_size : 1;
-    auto progress = batch_progress::start(*pipeline, 0, (samples_in(set) + shards - 1) / shards, run.fit.batch_size);
-    while (auto b = pipeline->next()) {
-      auto input = task.input(*b, device());
-      emit(hook::prepare_input{}, *ctx_, input);
-      torch::Tensor output;
-      {
-        auto scopes = forward_scopes();
-        output = module->forward(input).to(torch::kFloat32);
-        (void)scopes;
-      }
-      evaluator.add(*b, output);
-      progress.add(input.size(0));
-      emit(hook::on_evaluation_batch{}, *ctx_, progress);
-    }
-    pipeline->stop();
-    if (was_training) module->train();
-    if constexpr (evaluator_sums) {
-      if (sharded) evaluator.sum_over_ranks([&](torch::Tensor& values) { sum_over_ranks(values); });
-    }
-    return evaluator.finish();
-  }
+  // Runs the evaluation weights over a split and lets the task score it
+  // (core/trainer_evaluation.hpp). Training's validation and the evaluate
+  // and predict commands run this.
+  evaluation_type evaluate(const sample_set& set);
 
   void sum_over_ranks(torch::Tensor& values) { emit(hook::sum_over_ranks{}, *ctx_, values); }
 
@@ -419,4 +380,5 @@ class trainer {
 
 }  // namespace mixtrain
 
-#include <mixtrain/core/trainer_loop.hpp>  // the loop's longer members
+#include <mixtrain/core/trainer_evaluation.hpp>  // evaluate
+#include <mixtrain/core/trainer_loop.hpp>        // the loop's longer members
