@@ -12,7 +12,9 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cmake --install "$build_dir" --prefix "$work/prefix" >/dev/null
 test -f "$work/prefix/include/mixtrain/mixtrain.hpp"
-cmake -S "$source_dir/consumer" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+# No build type (no optimisation): this checks that the package is found and
+# its headers build a recipe, not its speed; Release took 174 s here, this 140 s.
+cmake -S "$source_dir/consumer" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE= \
   -DCMAKE_PREFIX_PATH="$work/prefix" -DMIXTRAIN_EXAMPLES_DIR="$examples_dir" >/dev/null
 # Two compile jobs: three translation units that each parse LibTorch.
 if ! cmake --build "$work/build" -j 2 --target consumer_recipe example_checks >"$work/build.log" 2>&1; then
