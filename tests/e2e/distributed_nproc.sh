@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The data-parallel recipe end to end with --nproc 2 (two local ranks, Gloo
 # over the loopback): one epoch trains, rank 0 alone logs and writes the run's
-# files, the other rank's output stays silent; a resume with another world
+# files, the other rank's output stays silent; --sync_batch_norm synchronises
+# every BatchNorm layer of the recipe's model and says so; a resume with another world
 # size is refused, naming it; --multi_gpu says there is no GPU.
 #   distributed_nproc.sh <aariz_distributed>
 set -euo pipefail
@@ -21,6 +22,15 @@ for f in last.pt metrics.csv metrics.json config.json report.html; do
   [ -s "$work/run/$f" ] || { echo "rank 0 wrote no $f"; exit 1; }
 done
 [ "$(wc -l <"$work/run/metrics.csv")" -eq 2 ] || { echo "metrics.csv should hold a header and one row"; exit 1; }
+# Synchronised BatchNorm from the command line: every layer of compact_unet.
+"$recipe" train --nproc 2 --distributed_timeout_s 60 --dataset_path "$work/data" --output_dir "$work/sync" --epochs 1 \
+  --image_size 64 64 --batch_size 2 --num_workers 1 --cache_mb 0 --sync_batch_norm >"$work/sync.log" 2>&1 ||
+  { cat "$work/sync.log"; echo "train --nproc 2 --sync_batch_norm failed"; exit 1; }
+grep -q "^distributed: 16 BatchNorm layers normalise over all 2 ranks' micro-batches" "$work/sync.log" ||
+  { cat "$work/sync.log"; echo "--sync_batch_norm did not report 16 synchronised layers"; exit 1; }
+grep -Eq '"sync_batch_norm": ?true' "$work/sync/config.json" ||
+  { echo "config.json does not record sync_batch_norm"; exit 1; }
+grep -q "normalise over all" "$work/train.log" && { echo "BatchNorm was synchronised without the flag"; exit 1; }
 # Another world size cannot continue the shards of this one.
 if "$recipe" train --dataset_path "$work/data" --output_dir "$work/run" --epochs 2 --image_size 64 64 --batch_size 2 \
   --num_workers 1 --cache_mb 0 --resume "$work/run/last.pt" >"$work/resume.log" 2>&1; then
