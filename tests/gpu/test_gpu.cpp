@@ -23,6 +23,7 @@
 #include <mixtrain/core/compat.hpp>
 #include <mixtrain/core/device_copy.hpp>
 #include <mixtrain/core/nccl_backend.hpp>
+#include <mixtrain/model/batch_norm.hpp>
 #include <mixtrain/policy/amp.hpp>
 #include <mixtrain/policy/cuda_graph.hpp>
 
@@ -353,6 +354,49 @@ TEST_CASE("gpu: the cuda_graph policy's steps give the eager losses, replaying a
     INFO("step " << i << ": eager " << eager[i] << ", graph " << graphed[i]);
     CHECK(std::abs(graphed[i] - eager[i]) <= 1e-5 * std::abs(eager[i]));
   }
+}
+
+// The synchronised path's own arithmetic on the device (a world of one: its
+// sums change nothing); the sums over ranks are checked on the CPU with
+// threads and processes (tests/model, tests/distributed).
+TEST_CASE("gpu: synchronised BatchNorm over one rank on CUDA matches LibTorch's, channels-last and bfloat16 too",
+          "[gpu][batch_norm]") {
+  if (!cuda_visible()) return;
+  const mt::model::rank_collectives alone{0, 1, [](torch::Tensor&) {}};
+  const auto largest = [](const torch::Tensor& a, const torch::Tensor& b) {
+    return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
+  };
+  for (const bool channels_last : {false, true}) {
+    INFO("channels-last: " << channels_last);
+    torch::manual_seed(9);
+    torch::nn::BatchNorm2d reference(8);
+    mt::model::batch_norm_2d synced(8);
+    reference->to(cuda);
+    synced->to(cuda);
+    auto x = torch::randn({4, 8, 16, 16}, cuda) * 2 + 3;
+    if (channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
+    const auto xa = x.clone().requires_grad_(), xb = x.clone().requires_grad_();
+    const auto weights = torch::randn({4, 8, 16, 16}, cuda);
+    const auto expected = reference(xa);
+    const auto got = mt::model::synced_batch_norm(xb, *synced, alone);
+    (expected * weights).sum().backward();
+    (got * weights).sum().backward();
+    CHECK(largest(got, expected) < 1e-4);
+    CHECK(largest(xb.grad(), xa.grad()) < 1e-4);
+    CHECK(largest(synced->weight.grad(), reference->weight.grad()) < 1e-2);  // a sum over 1024 pixels
+    CHECK(largest(synced->running_var, reference->running_var) < 1e-5);
+    CHECK(got.is_contiguous(channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous));
+  }
+  // A bfloat16 input (as under autocast): float64 statistics, a bfloat16 output.
+  torch::manual_seed(10);
+  torch::nn::BatchNorm2d reference(8);
+  mt::model::batch_norm_2d synced(8);
+  reference->to(cuda);
+  synced->to(cuda);
+  const auto x = torch::randn({4, 8, 16, 16}, cuda) * 2 + 3;
+  const auto got = mt::model::synced_batch_norm(x.to(torch::kBFloat16), *synced, alone);
+  CHECK(got.scalar_type() == torch::kBFloat16);
+  CHECK(largest(got, reference(x.to(torch::kBFloat16).to(torch::kFloat32))) < 5e-2);
 }
 
 TEST_CASE("gpu: a one-rank NCCL group sums and broadcasts CUDA tensors in place", "[gpu][nccl]") {
