@@ -1,5 +1,5 @@
 #pragma once
-// Data parallelism without SyncBatchNorm: each rank's BatchNorm running
+// Data parallelism without --sync_batch_norm: each rank's BatchNorm running
 // statistics drift apart. Before a validation they become the ranks' mean (as
 // timm's distribute_bn does), so every rank scores, and rank 0 checkpoints,
 // the same weights.

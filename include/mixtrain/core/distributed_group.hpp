@@ -108,6 +108,14 @@ class process_group {
     });
   }
 
+  // Sums `values` over the ranks in place, wherever it lives: through a copy
+  // on the group's device when it is elsewhere (NCCL sums device tensors).
+  void sum_through_device(torch::Tensor& values, const char* what) {
+    std::vector<torch::Tensor> wire{values.to(device_)};
+    all_reduce_sum(wire, what);
+    if (!wire.front().is_same(values)) values.copy_(wire.front());
+  }
+
   // Starts summing `t` over the ranks, in place (from an autograd hook, so
   // that it overlaps the rest of backward); wait_started() waits for all.
   void start_sum(const torch::Tensor& t, const char* what) {

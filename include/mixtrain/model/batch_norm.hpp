@@ -172,8 +172,8 @@ inline torch::Tensor synced_batch_norm(const torch::Tensor& x, batch_norm_2dImpl
 
 // Outside training, or without the ranks' collectives, exactly LibTorch's BatchNorm.
 inline torch::Tensor batch_norm_2dImpl::forward(const torch::Tensor& x) {
+  if (is_training() && batch_norm_ranks()) return synced_batch_norm(x, *this, batch_norm_ranks());  // checks x itself
   TORCH_CHECK(x.dim() == 4, "batch_norm_2d: expected a 4-D input (N, C, H, W), got ", x.dim(), "-D");
-  if (is_training() && batch_norm_ranks()) return synced_batch_norm(x, *this, batch_norm_ranks());
   double factor = 0;
   if (is_training() && options.track_running_stats()) {
     num_batches_tracked.add_(1);

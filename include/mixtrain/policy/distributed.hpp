@@ -142,10 +142,7 @@ struct distributed {
   // tensor summed in place, through the group's device (NCCL sums device
   // tensors). Once per validation, so the copies do not matter.
   void sum_over_ranks(auto&, torch::Tensor& values) {
-    if (!group_) return;
-    std::vector<torch::Tensor> wire{values.to(group_->device())};
-    group_->all_reduce_sum(wire, "the validation's sum over the ranks");
-    values.copy_(wire.front());
+    if (group_) group_->sum_through_device(values, "the validation's sum over the ranks");
   }
 
   // Before the window's last backward: the hooks start the buckets.
@@ -231,9 +228,7 @@ struct distributed {
           census.first_plain));
     auto group = group_;
     mixtrain::model::batch_norm_ranks() = {group_->rank(), group_->size(), [group](torch::Tensor& values) {
-                                             std::vector<torch::Tensor> wire{values.to(group->device())};
-                                             group->all_reduce_sum(wire, "a synchronised BatchNorm's statistics");
-                                             if (!wire.front().is_same(values)) values.copy_(wire.front());
+                                             group->sum_through_device(values, "a synchronised BatchNorm's statistics");
                                            }};
     batch_norm_sum_ = std::make_shared<installed_batch_norm_sum>();
     log << fmt::format("distributed: {} BatchNorm layers normalise over all {} ranks' micro-batches\n", census.synchronised,
