@@ -159,6 +159,23 @@ void quick_run(Trainer& t, const std::filesystem::path& out, int epochs) {
   t.run.output_dir = out;
 }
 
+// Builds the trainer's model and optimizer from a fixed seed.
+template <class Recipe>
+void build_seeded(mt::trainer<Recipe>& t, const mt::data::landmark_set& landmarks, std::uint64_t seed) {
+  torch::manual_seed(seed);
+  t.build(landmarks);
+}
+
+template <class Recipe>
+void build_seeded(mt::trainer<Recipe>& t, int landmarks = 3, std::uint64_t seed = 1) {
+  build_seeded(t, numbered_landmarks(landmarks), seed);
+}
+
+template <class Recipe>
+double lr_of(mt::trainer<Recipe>& t) {
+  return t.optimizer().param_groups().front().options().get_lr();
+}
+
 // Parameters and buffers by name, detached copies.
 inline std::map<std::string, torch::Tensor> snapshot(const torch::nn::Module& m) {
   std::map<std::string, torch::Tensor> out;

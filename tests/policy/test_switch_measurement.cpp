@@ -59,12 +59,6 @@ struct fresh_cache {
   }
 };
 
-template <class Recipe>
-void build_seeded(mt::trainer<Recipe>& t, int landmarks = 3, std::uint64_t seed = 1) {
-  torch::manual_seed(seed);
-  t.build(numbered_landmarks(landmarks));
-}
-
 bool cpu_has_native_bf16() {
   std::ifstream cpuinfo("/proc/cpuinfo");
   const std::string flags((std::istreambuf_iterator<char>(cpuinfo)), std::istreambuf_iterator<char>());
