@@ -189,7 +189,7 @@ final_state state_of(mt::trainer<resume_recipe>& t) {
           t.ctx().global_step,
           t.ctx().micro_step,
           hana::at_c<0>(t.policies).scale(),
-          t.optimizer().param_groups().front().options().get_lr()};
+          lr_of(t)};
 }
 
 // Three epochs straight through.
