@@ -128,6 +128,21 @@ struct temp_dir {
   std::filesystem::path path;
 };
 
+// on_fit_begin as fit() sends it, with the output folder set: the default CSV
+// log writes metrics.csv there. Without one it wrote into the working
+// directory, which ctest's entries share, and two entries renaming their
+// metrics.csv there at once failed. Each entry is a process of its own.
+inline const std::filesystem::path& process_output_dir() {
+  static const temp_dir dir("output");
+  return dir.path;
+}
+
+template <class Trainer>
+void begin_fit(Trainer& t) {
+  t.ctx().output_dir = process_output_dir();
+  t.emit(mt::hook::on_fit_begin{}, t.ctx());
+}
+
 // A small synthetic Aariz-layout dataset (8 train, 4 valid images).
 struct synthetic_dataset {
   temp_dir dir{"data"};

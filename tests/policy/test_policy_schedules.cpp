@@ -31,7 +31,7 @@ TEST_CASE("lr_schedule: warmup_cosine is linear warmup then cosine to min_lr, pe
   auto& ctx = t.ctx();
   ctx.updates_per_epoch = 4;
   ctx.epochs = 5;
-  t.emit(mt::hook::on_fit_begin{}, ctx);
+  begin_fit(t);
   const double base = 1e-3, min_lr = 1e-5;
   const int warmup = 6 + 1, total = 20;
   for (int s = 0; s < total + 3; ++s) {
@@ -52,7 +52,7 @@ TEST_CASE("lr_schedule: warmup_cosine is linear warmup then cosine to min_lr, pe
   resumed.ctx().updates_per_epoch = 4;
   resumed.ctx().epochs = 5;
   resumed.ctx().global_step = 9;
-  resumed.emit(mt::hook::on_fit_begin{}, resumed.ctx());
+  begin_fit(resumed);
   CHECK(lr_of(resumed) ==
         Approx(min_lr + (base - min_lr) * (1 + std::cos(std::numbers::pi * 2.0 / 13.0)) / 2).epsilon(1e-12));
 }
@@ -76,7 +76,7 @@ TEST_CASE("lr_schedule: reduce_on_plateau matches torch ReduceLROnPlateau (rel t
   build_seeded(t);
   std::ostringstream log;
   t.ctx().log = &log;
-  t.emit(mt::hook::on_fit_begin{}, t.ctx());
+  begin_fit(t);
   // Worked by hand with torch's rules: better means < best * 0.99.
   //   value  best  bad  cooldown -> lr
   const std::vector<double> values = {10, 9.95, 9.96, 9.0, 9.0, 9.0, 9.0, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0};

@@ -112,7 +112,7 @@ TEST_CASE("amp<fp16>: an inf gradient skips the step, halves the scale, advances
   ctx.epochs = 2;
   std::ostringstream log;
   ctx.log = &log;
-  t.emit(mt::hook::on_fit_begin{}, ctx);
+  begin_fit(t);
 
   t.train_micro_batch(t.to_device(make_batch(2, 32, 3, 1)), true);
   REQUIRE(ctx.global_step == 1);
@@ -237,7 +237,7 @@ TEST_CASE("ema: the shadow averages parameters and float buffers, copies integer
   CHECK_FALSE((*ema.shadow())->is_training());
   // Validation uses the shadow only once it holds real weights.
   CHECK(&t.evaluation_module() == &t.model());
-  t.emit(mt::hook::on_fit_begin{}, ctx);
+  begin_fit(t);
   CHECK(&t.evaluation_module() == &*ema.shadow());
   const auto before = snapshot(*ema.shadow()->ptr());
   CHECK(bit_identical(before, snapshot(*t.model().ptr())));
@@ -274,7 +274,7 @@ TEST_CASE("ema: checkpoints keep the shadow apart from the raw weights", "[ema]"
   temp_dir dir("ema_state");
   mt::trainer<recipe> a;
   build_seeded(a, 4, 1);
-  a.emit(mt::hook::on_fit_begin{}, a.ctx());
+  begin_fit(a);
   for (int i = 0; i < 3; ++i) a.train_micro_batch(a.to_device(make_batch(2, 64, 4, 30 + i)), true);
   const auto shadow = snapshot(*hana::at_c<0>(a.policies).shadow()->ptr());
   const auto raw = snapshot(*a.model().ptr());
