@@ -27,6 +27,8 @@
 #include <mixtrain/policy/amp.hpp>
 #include <mixtrain/policy/cuda_graph.hpp>
 
+#include "gpu_test_support.hpp"
+
 #ifdef MIXTRAIN_WITH_NCCL
 #include <torch/csrc/distributed/c10d/HashStore.hpp>
 #endif
@@ -35,13 +37,8 @@ namespace mt = mixtrain;
 
 namespace {
 
-bool cuda_visible() {
-  if (torch::cuda::is_available()) return true;
-  WARN("skipped: no CUDA device visible (scripts/gpu-check runs these)");
-  return false;
-}
-
-const torch::Device cuda(torch::kCUDA, 0);
+using gpu_test::cuda;
+using gpu_test::cuda_visible;
 
 // What mt::policy::amp reads from the trainer's context: the device and the parameters.
 struct amp_context {

@@ -2,6 +2,7 @@
 // The one place that knows LibTorch version differences. LibTorch 2.4 replaced
 // the per-device autocast functions (set_cpu_enabled, set_autocast_cpu_dtype,
 // ...) with device-type-parameterised ones; everything else calls this header.
+#include <string>
 #include <utility>
 
 #include <torch/torch.h>
@@ -88,6 +89,16 @@ inline bool autocast_supports(torch::DeviceType device, torch::ScalarType dtype)
 // with libuv by default, neither of which changes these calls). What differs
 // is the build: Debian's TorchConfig defines USE_C10D_GLOO, a Python torch's
 // does not, so distributed_group.hpp defines it before the include.
+
+// The key of a parameter's entry in torch::optim::Optimizer::state_: LibTorch
+// 1.13 spells the TensorImpl's address as a string, 2.x keeps the pointer.
+#if TORCH_VERSION_MAJOR >= 2
+inline void* optimizer_state_key(const torch::Tensor& parameter) { return parameter.unsafeGetTensorImpl(); }
+#else
+inline std::string optimizer_state_key(const torch::Tensor& parameter) {
+  return c10::guts::to_string(parameter.unsafeGetTensorImpl());
+}
+#endif
 
 // True when this LibTorch has CUDA and a device is visible.
 inline bool cuda_usable() { return torch::cuda::is_available(); }

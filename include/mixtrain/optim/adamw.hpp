@@ -1,6 +1,8 @@
 #pragma once
 // Optimizer specs: a compiled configuration and a factory for the LibTorch
 // optimizer. The learning rate has a flag (--lr) because people sweep it.
+// adamw builds foreach_adamw: AdamW's arithmetic and state, updated with
+// multi-tensor ops (a few CUDA launches per group, not nine per tensor).
 #include <string_view>
 #include <tuple>
 #include <utility>
@@ -10,6 +12,7 @@
 #include <torch/torch.h>
 
 #include <mixtrain/core/fields.hpp>
+#include <mixtrain/optim/foreach_adamw.hpp>
 
 namespace mixtrain::optim {
 
@@ -34,7 +37,7 @@ struct adamw {
   static_assert(C.weight_decay >= 0, "adamw: weight_decay must not be negative.");
   static_assert(C.beta1 >= 0 && C.beta1 < 1 && C.beta2 >= 0 && C.beta2 < 1, "adamw: betas must be in [0, 1).");
   using is_optimizer_spec = void;
-  using optimizer_type = torch::optim::AdamW;
+  using optimizer_type = foreach_adamw;
   static constexpr std::string_view name = "adamw";
 
   adamw_config config = C;
