@@ -22,6 +22,7 @@
 #include <cmath>
 #include <cstdint>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -67,6 +68,7 @@ struct settings {
   int steps = 10;
   std::vector<std::string> variants = {"fp32", "bf16", "bf16_channels_last", "bf16_channels_last_cuda_graph"};
   bool json = false;
+  std::string adamw = "foreach";  // the library's (optim::adamw); per_tensor: LibTorch's AdamW, for comparison
 };
 
 void synchronise(const torch::Device& device) {
@@ -90,7 +92,16 @@ result measure(const settings& s, const variant& v, const torch::Device& device)
   auto model = spec::build({.num_landmarks = s.num_landmarks});
   model->to(device);
   if (v.channels_last) mt::set_memory_format(*model, torch::MemoryFormat::ChannelsLast);  // as policy::channels_last
-  auto optimizer = mt::optim::adamw<>{}.build(model->parameters());
+  const auto spec_options = mt::optim::adamw<>{}.config;
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
+  if (s.adamw == "foreach")
+    optimizer = std::make_unique<mt::optim::foreach_adamw>(mt::optim::adamw<>{}.build(model->parameters()));
+  else
+    optimizer = std::make_unique<torch::optim::AdamW>(
+        model->parameters(), torch::optim::AdamWOptions(spec_options.lr)
+                                 .weight_decay(spec_options.weight_decay)
+                                 .betas({spec_options.beta1, spec_options.beta2})
+                                 .eps(spec_options.eps));
   model->train();
 
   const auto options = torch::TensorOptions(device);
@@ -114,12 +125,12 @@ result measure(const settings& s, const variant& v, const torch::Device& device)
     if (graph) {
       loss = graph->run(input, target);
     } else {
-      optimizer.zero_grad();
+      optimizer->zero_grad();
       loss = forward_loss(input, target);
       loss.backward();
       loss = loss.detach();
     }
-    optimizer.step();
+    optimizer->step();
     return loss;
   };
 
@@ -154,6 +165,9 @@ int main(int argc, char** argv) {
   app.add_option("--variants", s.variants, "any of fp32 bf16 bf16_channels_last bf16_channels_last_cuda_graph")
       ->delimiter(',');
   app.add_flag("--json", s.json, "one JSON object per variant instead of a table line");
+  app.add_option("--adamw", s.adamw, "foreach (the library's optim::adamw) or per_tensor (LibTorch's AdamW)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"foreach", "per_tensor"}));
   CLI11_PARSE(app, argc, argv);
   if (s.image_size % 32 != 0) {
     std::cerr << "error: --image_size: must be a multiple of 32 (HRNet halves it five times), got " << s.image_size
@@ -197,7 +211,7 @@ int main(int argc, char** argv) {
   for (const variant* v : chosen) {
     const auto& name = v->name;
     nlohmann::json j{{"variant", name}, {"device", device.str()}, {"image_size", s.image_size},
-                     {"batch_size", s.batch_size}, {"steps", s.steps}};
+                     {"batch_size", s.batch_size}, {"steps", s.steps}, {"adamw", s.adamw}};
     if (v->cuda_graph && (!device.is_cuda() || !mt::policy::cuda_graphs_built())) {
       // Nothing is measured in its place: an eager step would be a wrong figure.
       const std::string why = !device.is_cuda() ? "n/a: CUDA graphs need a CUDA device, the device is " + device.str()
