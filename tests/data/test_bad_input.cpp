@@ -35,6 +35,7 @@ namespace {
 
 using mixtrain::testing::junior;
 using mixtrain::testing::senior;
+using mixtrain::testing::write_bytes;
 
 // A split "train" with one 60x40 grey PNG, img1, and its pixel size.
 struct tree {
@@ -65,10 +66,6 @@ nlohmann::json mark(const std::string& symbol, double x, double y) {
   return {{"symbol", symbol}, {"title", symbol + " title"}, {"value", {{"x", x}, {"y", y}}}};
 }
 nlohmann::json unmarked(const std::string& symbol) { return {{"symbol", symbol}, {"value", nullptr}}; }
-
-void write_bytes(const fs::path& file, const std::vector<std::uint8_t>& bytes) {
-  std::ofstream(file, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-}
 
 // A PNG whose header claims width x height (8-bit grey) over a few bytes of
 // data: enough for every header check, nothing to decode.
