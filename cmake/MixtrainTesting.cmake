@@ -73,6 +73,12 @@ function(mixtrain_add_script_test)
   # choices (autocast, channels-last) are cached in the build tree, not ~/.cache.
   set(environment OMP_NUM_THREADS=1 GOMP_SPINCOUNT=1000 MIXTRAIN_CACHE_DIR=${CMAKE_BINARY_DIR}/machine-cache
                   ${arg_ENVIRONMENT})
+  # Slow entries start first: ctest -j takes tests in descending COST (a fresh clone has no
+  # measured costs yet), so the two slots end together instead of one long entry running alone
+  # at the end while the other core idles (a fresh clone's run ended with the gpu-check dry run).
+  if("slow" IN_LIST arg_LABELS)
+    list(APPEND arg_PROPERTIES COST ${arg_TIMEOUT})
+  endif()
   set_tests_properties(${arg_NAME} PROPERTIES TIMEOUT ${arg_TIMEOUT} LABELS "${arg_LABELS}"
                        ENVIRONMENT "${environment}" ${arg_PROPERTIES})
 endfunction()
