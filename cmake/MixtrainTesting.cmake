@@ -10,7 +10,8 @@
 #                            [PROPERTIES <property> <value>...])
 #   mixtrain_add_catch_tests(<target> [TIMEOUT <seconds>] [SLOW_TIMEOUT <seconds>])
 #
-# Catch TEST_CASEs tagged [slow] get the labels "unit;slow" and SLOW_TIMEOUT.
+# Catch TEST_CASEs tagged [slow] get the labels "unit;slow" and SLOW_TIMEOUT, and, like
+# every slow entry, COST = their timeout (slow entries start first under ctest -j).
 # When run as a script (cmake -P) with MIXTRAIN_SLOW_TESTS_EXECUTABLE set, this
 # file writes the ctest commands for those [slow] tests instead.
 
@@ -26,7 +27,7 @@ if(CMAKE_SCRIPT_MODE_FILE AND DEFINED MIXTRAIN_SLOW_TESTS_EXECUTABLE)
   set(script "")
   foreach(name IN LISTS lines)
     if(NOT name STREQUAL "")
-      string(APPEND script "set_tests_properties([==[${PREFIX}${name}]==] PROPERTIES LABELS [==[unit;slow]==] TIMEOUT ${TIMEOUT})\n")
+      string(APPEND script "set_tests_properties([==[${PREFIX}${name}]==] PROPERTIES LABELS [==[unit;slow]==] TIMEOUT ${TIMEOUT} COST ${TIMEOUT})\n")
     endif()
   endforeach()
   file(WRITE "${OUTPUT}" "${script}")
