@@ -1,11 +1,12 @@
 // Checks that need a CUDA device: bf16 autocast, fp16 loss scaling with the
 // library's amp policy, non-blocking copies from pinned host memory
 // (core/device_copy.hpp), CUDA-graph steps (policy/cuda_graph.hpp) against
-// eager ones (test_gpu_distributed.cpp has the NCCL and BatchNorm ones, and
-// test_gpu_optim.cpp the optimizer's). On a machine without CUDA each test says "skipped: no CUDA device" (a Catch
-// warning, which ctest's SKIP_REGULAR_EXPRESSION turns into Skipped) and
-// checks nothing. scripts/gpu-check runs them on a GPU machine and fails if
-// any of them skips there.
+// eager ones (test_gpu_distributed.cpp has the NCCL and BatchNorm ones,
+// test_gpu_optim.cpp the optimizer's). On a machine without CUDA each test
+// says "skipped: no CUDA device" (a Catch warning, which ctest's
+// SKIP_REGULAR_EXPRESSION turns into Skipped) and checks nothing.
+// scripts/gpu-check runs them on a GPU machine and fails if any of them
+// skips there.
 // LibTorch first: a glog-based LibTorch (Debian's) defines a CHECK of its
 // own, which Catch's must replace, not the other way round.
 #include <torch/torch.h>
